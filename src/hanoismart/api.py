@@ -1,0 +1,49 @@
+"""The REST API at /api/v1/: one NinjaAPI that mounts each app's router and turns errors into 4xx."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from hanoismart.common.errors import ApplicationError, RateLimited
+from hanoismart.directory.api import router as directory_router
+from hanoismart.identity.api import router as identity_router
+from hanoismart.notifications.api import router as notifications_router
+
+api = NinjaAPI(
+    title="HanoiSmart API",
+    version="1",
+    description="Open API of the HanoiSmart city platform. Errors are JSON: {code, detail, errors?}.",
+    urls_namespace="api",
+    docs_url="/docs",
+)
+api.add_router("/", directory_router)
+api.add_router("/", identity_router)
+api.add_router("/", notifications_router)
+
+
+@api.exception_handler(ApplicationError)
+def application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    response = api.create_response(request, exc.as_dict(), status=exc.status)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    body = {"code": "invalid", "detail": _("Some fields are not valid."), "errors": exc.errors}
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"code": "not_found", "detail": _("Not found.")}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    body = {"code": "not_authenticated", "detail": _("Sign in to use this.")}
+    return api.create_response(request, body, status=401)

@@ -1,0 +1,21 @@
+"""Project URL wiring: each app's pages, the API, the operator site, language switching."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from hanoismart.api import api
+
+urlpatterns = [
+    path("", include("hanoismart.common.urls")),
+    path("", include("hanoismart.identity.urls")),
+    path("", include("hanoismart.directory.urls")),
+    path("", include("hanoismart.notifications.urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("operator/", admin.site.urls),
+]
+
+handler400 = "hanoismart.common.views.bad_request"
+handler403 = "hanoismart.common.views.permission_denied"
+handler404 = "hanoismart.common.views.page_not_found"
+handler500 = "hanoismart.common.views.server_error"
