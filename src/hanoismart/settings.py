@@ -191,3 +191,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Wiring, not configuration: identity sends codes to people through the notifications outbox, which sits above
+# it in the app layers (DESIGN.md), so it reaches the sender by name instead of importing it.
+USER_MESSAGE_SENDER = "hanoismart.notifications.services.message_send"
