@@ -10,9 +10,25 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from huey.contrib.djhuey import HUEY
 
 from hanoismart.directory.models import Agency, AgencyKind
+from hanoismart.directory.selectors import working_calendar_clear
 from hanoismart.identity.models import StaffPosition, StaffRole, User
 from tests.directory.factories import AgencyFactory, hanoi, ward
 from tests.identity.factories import UserFactory, confirmed_totp_device
+
+
+@pytest.fixture(autouse=True)
+def _fresh_working_calendar():
+    """The calendar is cached per process; a rolled-back test must not leave its days in the cache."""
+    working_calendar_clear()
+    yield
+    working_calendar_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Personas get passwords; Argon2's deliberate cost would make the suite slow for nothing it checks.
+    Production uses Argon2 (settings.PASSWORD_HASHERS); tests that check hashing set it back themselves."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

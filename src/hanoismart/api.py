@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from hanoismart.common.errors import ApplicationError, RateLimited
 from hanoismart.directory.api import router as directory_router
@@ -47,3 +47,21 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     body = {"code": "not_authenticated", "detail": _("Sign in to use this.")}
     return api.create_response(request, body, status=401)
+
+
+_HTTP_ERROR_CODES = {
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "rate_limited",
+}
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """Ninja's own refusals (e.g. a failed CSRF check) in the same {code, detail} shape as ours."""
+    if exc.status_code == 403 and "CSRF" in str(exc):
+        body = {"code": "csrf_failed", "detail": _("Your session's security token is missing or expired.")}
+    else:
+        body = {"code": _HTTP_ERROR_CODES.get(exc.status_code, "invalid"), "detail": str(exc)}
+    return api.create_response(request, body, status=exc.status_code)

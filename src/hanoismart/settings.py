@@ -130,6 +130,8 @@ SIGN_IN_LOCKOUT_MAX_SECONDS = env_int("SIGN_IN_LOCKOUT_MAX_SECONDS", 60 * 60, mi
 SIGN_IN_IP_FAILURE_THRESHOLD = env_int("SIGN_IN_IP_FAILURE_THRESHOLD", 30, minimum=1)
 ONE_TIME_CODE_TTL_SECONDS = env_int("ONE_TIME_CODE_TTL_SECONDS", 300, minimum=30)
 OTP_TOTP_ISSUER = "HanoiSmart"
+# Our own lockout counts wrong TOTP codes per account and IP; django-otp's extra pauses would only confuse.
+OTP_TOTP_THROTTLE_FACTOR = 0
 
 # National population database: "simulator" (a local table) until the real adapter is configured.
 POPULATION_REGISTRY = env_choice("POPULATION_REGISTRY", "simulator", ("simulator",))
@@ -176,6 +178,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# A bounded wait, so a hung SMTP server cannot outlive a delivery claim and cause a second send.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "HanoiSmart <no-reply@hanoismart.local>")
 SMS_GATEWAY = env_choice("SMS_GATEWAY", "console", ("console", "webhook"))
 SMS_WEBHOOK_URL = env_str("SMS_WEBHOOK_URL", "")
@@ -184,12 +188,15 @@ NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 6, minimum=1)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "hanoismart.common.views.csrf_failure"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # huey's run_huey adds a handler of its own to a "huey" logger that has none: every line came out twice.
+    "loggers": {"huey": {"handlers": ["console"], "propagate": False}},
 }
 
 # Wiring, not configuration: identity sends codes to people through the notifications outbox, which sits above

@@ -22,6 +22,14 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
 
+    # Operators are staff but not superusers and hold no model permissions, so Django's defaults would
+    # hide the log from them (403); operator site access is what lets them read it.
+    def has_module_permission(self, request):
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_view_permission(self, request, obj=None):
+        return bool(request.user.is_active and request.user.is_staff)
+
     def has_add_permission(self, request):
         return False
 

@@ -12,6 +12,7 @@ from hanoismart.common.text import fold
 
 
 class UnitKind(models.TextChoices):
+    PROVINCE = "province", _("Province")
     CITY = "city", _("City")
     WARD = "ward", _("Ward")
     COMMUNE = "commune", _("Commune")

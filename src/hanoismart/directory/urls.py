@@ -1,3 +1,9 @@
+from django.urls import path
+
+from hanoismart.directory import views
+
 app_name = "directory"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("units/", views.units, name="units"),
+]

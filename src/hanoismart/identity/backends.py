@@ -26,6 +26,17 @@ def find_user_by_identifier(identifier: str) -> User | None:
     return User.objects.filter(lookups).first()
 
 
+def find_user_for_code(identifier: str) -> User | None:
+    """The active account with a phone that a phone number or national ID names: where an SMS code can go."""
+    identifier = (identifier or "").strip()
+    if not identifier or "@" in identifier:
+        return None
+    user = find_user_by_identifier(identifier)
+    if user is None or not user.is_active or not user.phone:
+        return None
+    return user
+
+
 class IdentifierBackend(ModelBackend):
     """Django's model backend, with the username being any of the account's identifiers."""
 

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from hanoismart.common.text import fold
 from hanoismart.common.validators import validate_national_id, validate_phone, validate_tax_code
 
 
@@ -48,6 +49,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     email = models.EmailField(_("email"), unique=True, null=True, blank=True)
     full_name = models.CharField(_("full name"), max_length=150)
+    # The name without diacritics, lower-cased, so staff can search "nguyen van an" (kept in sync in save()).
+    full_name_folded = models.CharField(max_length=150, db_index=True, editable=False, blank=True)
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
     ward = models.ForeignKey(
         "directory.Unit",
@@ -81,6 +84,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.full_name or self.national_id
+
+    def save(self, *args, **kwargs):
+        self.full_name_folded = fold(self.full_name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "full_name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "full_name_folded"}
+        super().save(*args, **kwargs)
 
     def get_full_name(self) -> str:
         return self.full_name
@@ -175,6 +185,10 @@ class StaffPosition(models.Model):
         verbose_name_plural = _("staff positions")
         constraints = [
             models.UniqueConstraint(fields=["user", "role", "agency", "valid_from"], name="position_unique"),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=models.F("valid_from")),
+                name="position_valid_range",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,3 +1,5 @@
+from hanoismart.identity.views import accounts, staff
+
 app_name = "identity"
 
-urlpatterns: list = []
+urlpatterns = [*accounts.urlpatterns, *staff.urlpatterns]

@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +31,12 @@ class Message(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
     )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     address = models.CharField(_("address"), max_length=255, blank=True)
@@ -38,26 +44,42 @@ class Message(models.Model):
     language = models.CharField(_("language"), max_length=5, default="vi")
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body = models.TextField(_("body"))
-    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # Unique per channel: one send to several channels shares the caller's key.
+    dedupe_key = models.CharField(_("deduplication key"), max_length=200, null=True, blank=True)
     status = models.CharField(
-        _("status"),
-        max_length=10,
-        choices=MessageStatus.choices,
-        default=MessageStatus.PENDING,
-        db_index=True,
+        _("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    # While status is "sending": the worker's lease. Past it, the worker is presumed dead and the
+    # message is claimable again.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("message")
         verbose_name_plural = _("messages")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "dedupe_key"], name="message_dedupe_per_channel"),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="message_channel_valid"),
+            models.CheckConstraint(condition=Q(status__in=MessageStatus.values), name="message_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(channel=Channel.IN_APP) | Q(recipient__isnull=False),
+                name="message_in_app_has_recipient",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="message_due"),
+            models.Index(fields=["recipient", "channel", "-created_at"], name="message_inbox"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} {self.template} → {self.address or self.recipient_id}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ('code', models.CharField(max_length=10, unique=True, verbose_name='official code')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
                 ('name_folded', models.CharField(db_index=True, editable=False, max_length=200)),
-                ('kind', models.CharField(choices=[('city', 'City'), ('ward', 'Ward'), ('commune', 'Commune'), ('special_zone', 'Special zone')], max_length=20, verbose_name='type')),
+                ('kind', models.CharField(choices=[('province', 'Province'), ('city', 'City'), ('ward', 'Ward'), ('commune', 'Commune'), ('special_zone', 'Special zone')], max_length=20, verbose_name='type')),
                 ('valid_from', models.DateField(default=datetime.date(2025, 7, 1), verbose_name='valid from')),
                 ('valid_to', models.DateField(blank=True, null=True, verbose_name='valid to')),
                 ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='directory.unit', verbose_name='parent')),

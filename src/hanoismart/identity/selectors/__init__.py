@@ -1,0 +1,1 @@
+"""Reads of the identity app: accounts (``accounts``) and staff scoping (``staff``)."""

@@ -1,0 +1,1 @@
+"""Identity pages: the resident's own account (``accounts``) and staff screens (``staff``)."""

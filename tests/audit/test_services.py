@@ -1,0 +1,66 @@
+"""audit_record: who did what to whose data, by public id and label."""
+
+from __future__ import annotations
+
+import pytest
+
+from hanoismart.audit.models import AuditEvent
+from hanoismart.audit.services import audit_record
+from hanoismart.directory.models import Unit
+
+pytestmark = pytest.mark.django_db
+
+
+def test_records_actor_and_subject_by_public_id_and_label(personas):
+    clerk, resident = personas.clerk_hoan_kiem, personas.resident
+
+    audit_record(
+        actor=clerk,
+        action="dossiers.dossier_open",
+        subject=resident,
+        object_type="dossiers.dossier",
+        object_ref="H26.70-251122-0001",
+        unit_code="00070",
+        ip="203.0.113.7",
+        details={"reason": "review"},
+        actor_role="clerk",
+    )
+
+    event = AuditEvent.objects.get()
+    assert (event.actor_ref, event.actor_label, event.actor_role) == (
+        clerk.public_id,
+        "Phạm Văn Một Cửa",
+        "clerk",
+    )
+    assert event.subject_ref == resident.public_id
+    assert (event.action, event.object_type, event.object_ref) == (
+        "dossiers.dossier_open",
+        "dossiers.dossier",
+        "H26.70-251122-0001",
+    )
+    assert (event.unit_code, event.ip, event.details) == ("00070", "203.0.113.7", {"reason": "review"})
+    assert event.at is not None
+
+
+def test_an_object_is_recorded_by_its_type_and_public_id(personas):
+    resident = personas.resident
+
+    audit_record(actor=resident, action="identity.account_edit", obj=resident, subject=resident)
+
+    event = AuditEvent.objects.get()
+    assert (event.object_type, event.object_ref) == ("identity.user", str(resident.public_id))
+
+
+def test_an_object_without_a_public_id_is_recorded_by_its_primary_key(personas, hoan_kiem):
+    audit_record(actor=personas.operator, action="directory.unit_edit", obj=hoan_kiem)
+
+    event = AuditEvent.objects.get()
+    assert (event.object_type, event.object_ref) == ("directory.unit", str(Unit.objects.get(code="00070").pk))
+
+
+def test_a_system_action_has_no_actor():
+    audit_record(actor=None, action="reporting.reminders_sent", details={"count": 3})
+
+    event = AuditEvent.objects.get()
+    assert (event.actor_ref, event.actor_label, event.subject_ref, event.ip) == (None, "", None, None)
+    assert event.details == {"count": 3}
