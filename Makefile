@@ -25,10 +25,11 @@ help: ## List the targets with what each does
 setup: ## Install what is missing (Debian packages, .venv, npm), compile messages, collect static files
 	@bash scripts/setup.sh
 
-run: setup ## Serve the demo at http://127.0.0.1:$PORT: migrate, seed, worker + production server
-	HANOISMART_DEMO=true $(VENV)/bin/hanoismart demo --port "$(PORT)"
+run: setup ## Serve the demo at http://127.0.0.1:$PORT: migrate, seed, then worker + production server
+	HANOISMART_DEMO=true SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" $(VENV)/bin/hanoismart demo --port "$(PORT)"
 
-test: setup ## Lint, then the whole suite on SQLite, then again on PostgreSQL (a throwaway cluster)
+test: ## Setup, lint, then the whole suite on SQLite, then again on PostgreSQL (a throwaway cluster)
+	@bash scripts/timed.sh setup $(MAKE) setup
 	@bash scripts/timed.sh lint $(MAKE) lint
 	@bash scripts/timed.sh test-sqlite $(MAKE) test-sqlite
 	@bash scripts/timed.sh test-postgres $(MAKE) test-postgres
@@ -64,5 +65,5 @@ clean: ## Remove generated files: var/ (databases, static, pg cluster), caches, 
 	find src tests bench -name __pycache__ -type d -prune -exec rm -rf {} +
 	find src -name '*.mo' -delete
 
-distclean: clean ## clean, and remove .venv and node_modules too (the next setup reinstalls them)
+distclean: clean ## Clean, and remove .venv and node_modules too (the next setup reinstalls them)
 	rm -rf $(VENV) node_modules src/*.egg-info

@@ -4,6 +4,7 @@
 #   - the other candidate servers, the `bench` extra of pyproject.toml (gunicorn, uvicorn, uvicorn-worker),
 #     into .venv; production needs none of them.
 set -euo pipefail
+trap 'echo "$0: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 

@@ -47,7 +47,8 @@ def candidates(port: int, workers: int) -> dict[str, list[str]]:
         # granian on the ASGI app, as `hanoismart serve` runs it (asyncio event loop, no lifespan)
         "granian-asgi": [*granian, "--interface", "asginl", "--loop", "asyncio", asgi],
         "granian-asgi-uvloop": [*granian, "--interface", "asginl", "--loop", "uvloop", asgi],
-        "granian-wsgi": [*granian, "--interface", "wsgi", wsgi],
+        "granian-wsgi": [*granian, "--interface", "wsgi", wsgi],  # up to backlog/workers/2 = 256 threads each
+        "granian-wsgi-4-threads": [*granian, "--interface", "wsgi", "--blocking-threads", "4", wsgi],
         "gunicorn-uvicorn": [*gunicorn, "--worker-class", "uvicorn_worker.UvicornWorker", asgi],
         "uvicorn": [
             PY,

@@ -4,6 +4,7 @@
 # apt-get update runs once, and only when something is to be installed. As root it runs apt-get directly;
 # otherwise through sudo when there is one; otherwise it names the packages and fails.
 set -euo pipefail
+trap 'echo "$0: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 missing=()
 for package in "$@"; do

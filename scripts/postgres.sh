@@ -9,6 +9,7 @@
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user (runuser).
 # A cluster left running by an earlier, interrupted run is reused, then stopped.
 set -euo pipefail
+trap 'echo "$0: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" != --stop && -n "${DATABASE_URL:-}" ]]; then
@@ -16,9 +17,6 @@ if [[ "${1:-}" != --stop && -n "${DATABASE_URL:-}" ]]; then
 fi
 
 PORT=${HANOISMART_PG_PORT:-55432}
-ROOT=${HANOISMART_PG_DIR:-$PWD/var/pg}
-DATA=$ROOT/data
-LOG=$ROOT/postgres.log
 
 bin_dir() { find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1; }
 BIN=$(bin_dir)
@@ -28,9 +26,19 @@ if [[ -z "$BIN" ]]; then
   BIN=$(bin_dir)
 fi
 
+ROOT=${HANOISMART_PG_DIR:-$PWD/var/pg}
+if [[ -z "${HANOISMART_PG_DIR:-}" ]] && ((EUID == 0)); then
+  mkdir -p var
+  # The cluster belongs to `postgres`, who may not reach into this checkout (under /root, say): use /tmp then.
+  runuser -u postgres -- test -x "$PWD/var" \
+    || ROOT=${TMPDIR:-/tmp}/hanoismart-pg-$(echo "$PWD" | sha256sum | cut -c1-12)
+fi
+DATA=$ROOT/data
+LOG=$ROOT/postgres.log
+
 # Run PostgreSQL's programs as the cluster's owner: `postgres` when we are root, else ourselves.
 if ((EUID == 0)); then
-  as_owner() { runuser -u postgres -- "$@"; }
+  as_owner() { (cd / && runuser -u postgres -- "$@"); }  # cd /: postgres may not enter the checkout
 else
   as_owner() { "$@"; }
 fi
@@ -52,7 +60,7 @@ if [[ ! -f "$DATA/PG_VERSION" ]]; then
   mkdir -p "$ROOT"
   ((EUID == 0)) && chown postgres: "$ROOT"
   if ! as_owner test -w "$ROOT"; then
-    echo "scripts/postgres.sh: $ROOT is not writable by the cluster's owner; set HANOISMART_PG_DIR" >&2
+    echo "scripts/postgres.sh: the postgres user cannot reach $ROOT (a private parent folder?); set HANOISMART_PG_DIR" >&2
     exit 1
   fi
   as_owner "$BIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null

@@ -8,6 +8,7 @@
 #   3. `npm ci` when package-lock.json changed (a hash stamp under node_modules/).
 #   4. compilemessages (the .mo files are built, never committed) and collectstatic.
 set -euo pipefail
+trap 'echo "$0: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
@@ -47,7 +48,7 @@ fi
 
 # 4. Compiled message catalogs and static files, each only when a source is newer than what was built.
 python=$(cd "$VENV/bin" && pwd)/python
-stale_catalog=$(find src -name '*.po' | while read -r po; do [[ "$po" -nt "${po%.po}.mo" ]] && echo "$po"; done)
+stale_catalog=$(find src -name '*.po' | while read -r po; do if [[ "$po" -nt "${po%.po}.mo" ]]; then echo "$po"; fi; done)
 if [[ -n "$stale_catalog" ]]; then
   say "compilemessages"
   (cd src && "$python" ../manage.py compilemessages -v 0)  # in src/: only the package's catalogs

@@ -28,7 +28,10 @@ def _fresh_working_calendar():
 def _fast_password_hashing(settings):
     """Personas get passwords; Argon2's deliberate cost would make the suite slow for nothing it checks.
     Production uses Argon2 (settings.PASSWORD_HASHERS); tests that check hashing set it back themselves."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "hanoismart.identity.hashers.ClientSecretHasher",  # apps' client secrets (settings.py)
+    ]
 
 
 @pytest.fixture(autouse=True)

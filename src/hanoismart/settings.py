@@ -5,6 +5,8 @@ The embedded default needs no variable at all: SQLite and huey's SQLite queue un
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -43,12 +45,14 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_htmx",
     "ninja",
+    "oauth2_provider",
     "huey.contrib.djhuey",
     "hanoismart.common",
     "hanoismart.audit",
     "hanoismart.directory",
     "hanoismart.identity",
     "hanoismart.notifications",
+    "hanoismart.reporting",
 ]
 
 MIDDLEWARE = [
@@ -104,6 +108,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "identity.User"
+# django-oauth-toolkit's Application is our app registry; set before its tables are first created.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "identity.ClientApp"
 AUTHENTICATION_BACKENDS = ["hanoismart.identity.backends.IdentifierBackend"]
 LOGIN_URL = "identity:sign_in"
 LOGIN_REDIRECT_URL = "identity:account"
@@ -111,6 +117,8 @@ LOGOUT_REDIRECT_URL = "home"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # Apps' client secrets only (long random strings): see identity/hashers.py.
+    "hanoismart.identity.hashers.ClientSecretHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -132,6 +140,93 @@ ONE_TIME_CODE_TTL_SECONDS = env_int("ONE_TIME_CODE_TTL_SECONDS", 300, minimum=30
 OTP_TOTP_ISSUER = "HanoiSmart"
 # Our own lockout counts wrong TOTP codes per account and IP; django-otp's extra pauses would only confuse.
 OTP_TOTP_THROTTLE_FACTOR = 0
+
+# OpenID Connect provider (django-oauth-toolkit at /o/; docs/sign-in-with-hanoismart.md).
+# The signing key: OIDC_RSA_PRIVATE_KEY (PEM) or OIDC_RSA_PRIVATE_KEY_FILE; the embedded default makes a
+# development key under var/ on first start. Rotation: publish the new key as OIDC_RSA_PRIVATE_KEYS_PREVIOUS
+# first is not possible (the current key signs), so move the old key to OIDC_RSA_PRIVATE_KEYS_PREVIOUS when
+# the new one becomes current, and keep it there until the last token it signed has expired.
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.+?-----END [A-Z ]+-----", re.DOTALL)
+
+
+def _development_signing_key() -> str:
+    """A 2048-bit RSA key kept under var/, made on first use (embedded default and tests only)."""
+    path = VAR_DIR / "oidc-dev-signing-key.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(pem)
+        temporary.chmod(0o600)
+        temporary.replace(path)  # atomic: concurrent first starts agree on one key
+    return path.read_text(encoding="utf-8")
+
+
+OIDC_RSA_PRIVATE_KEY = env_str("OIDC_RSA_PRIVATE_KEY", "")
+if not OIDC_RSA_PRIVATE_KEY:
+    if not set(ALLOWED_HOSTS) <= set(_LOOPBACK_HOSTS):
+        raise ImproperlyConfigured(
+            "OIDC_RSA_PRIVATE_KEY (or OIDC_RSA_PRIVATE_KEY_FILE) must be set when ALLOWED_HOSTS names a host "
+            "beyond loopback."
+        )
+    OIDC_RSA_PRIVATE_KEY = _development_signing_key()
+OIDC_RSA_PRIVATE_KEYS_PREVIOUS = _PEM_BLOCK.findall(env_str("OIDC_RSA_PRIVATE_KEYS_PREVIOUS", ""))
+# The key of pairwise subject identifiers: changing it changes every app's "sub" for every person.
+OIDC_PAIRWISE_SECRET = env_str("OIDC_PAIRWISE_SECRET", SECRET_KEY)
+OIDC_ISSUER = env_str("OIDC_ISSUER", "")
+OIDC_TOKEN_RATE_LIMIT = env_int("OIDC_TOKEN_RATE_LIMIT", 600, minimum=1)
+OIDC_AUTHORIZE_RATE_LIMIT = env_int("OIDC_AUTHORIZE_RATE_LIMIT", 60, minimum=1)
+OIDC_SCOPES = {
+    "openid": _("Your HanoiSmart identifier for this app"),
+    "profile": _("Your full name and date of birth"),
+    "phone": _("Your mobile phone number"),
+    "email": _("Your email address"),
+    "address": _("Your ward or commune of residence"),
+    "hanoismart:national_id": _("Your national ID number (CCCD)"),
+    "dossiers.read": _("Read your dossiers and their progress"),
+    "dossiers.write": _("Submit and update dossiers on your behalf"),
+    "documents.read": _("Read the papers in your document store"),
+    "introspection": _("Check whether access tokens are valid (agency systems)"),
+}
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": OIDC_RSA_PRIVATE_KEYS_PREVIOUS,
+    "OIDC_ISS_ENDPOINT": OIDC_ISSUER,
+    "OIDC_SUBJECT_TYPES_SUPPORTED": ["pairwise", "public"],
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": True,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OAUTH2_VALIDATOR_CLASS": "hanoismart.identity.oidc_provider.HanoiSmartValidator",
+    "SCOPES": OIDC_SCOPES,
+    "DEFAULT_SCOPES": ["openid"],
+    "CLIENT_SECRET_HASHER": "hanoismart_secret_sha256",
+    "PKCE_REQUIRED": True,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OIDC_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
+    "ID_TOKEN_EXPIRE_SECONDS": 3600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("OIDC_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600, minimum=60),
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],  # http on loopback only: ClientApp.clean()
+    "REQUEST_APPROVAL_PROMPT": "auto",
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+}
+# The rate limiter of the token and authorize endpoints counts in this cache. LocMem counts per process, so
+# with N web workers the effective limit is up to N times the setting (acceptable for a coarse flood guard).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "hanoismart"}}
 
 # National population database: "simulator" (a local table) until the real adapter is configured.
 POPULATION_REGISTRY = env_choice("POPULATION_REGISTRY", "simulator", ("simulator",))

@@ -97,7 +97,7 @@ def test_demo_prints_the_accounts_last_then_serves(fake_apps, db, monkeypatch):
     accounts_at = printed.index("resident 001099000001 / hanoi-demo-2026")
     assert printed.index("fake_top: seeded") < accounts_at < printed.index("http://127.0.0.1:8099/")
     (call,) = served
-    assert call["server"][-1] == "hanoismart.asgi:application"
+    assert call["server"][-1] == "hanoismart.wsgi:application"
     assert call["server"][call["server"].index("--port") + 1] == "8099"
     assert call["worker"][-1] == "worker"
     assert call["env"]["HANOISMART_DEMO"] == "true"
@@ -129,6 +129,7 @@ def test_serve_reads_host_port_and_workers_from_the_environment(monkeypatch):
     monkeypatch.setenv("HOST", "0.0.0.0")  # noqa: S104 - only printed
     monkeypatch.setenv("PORT", "8123")
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("WEB_THREADS", "6")
     out = io.StringIO()
 
     call_command("serve", "--dry-run", stdout=out)
@@ -138,13 +139,16 @@ def test_serve_reads_host_port_and_workers_from_the_environment(monkeypatch):
     assert argv[argv.index("--host") + 1] == "0.0.0.0"  # noqa: S104
     assert argv[argv.index("--port") + 1] == "8123"
     assert argv[argv.index("--workers") + 1] == "3"
-    assert argv[-1] == "hanoismart.asgi:application"
+    assert argv[argv.index("--blocking-threads") + 1] == "6"
+    assert argv[argv.index("--interface") + 1] == "wsgi"
+    assert argv[-1] == "hanoismart.wsgi:application"
 
 
 def test_serve_options_win_over_the_environment_and_defaults_need_nothing(monkeypatch):
     monkeypatch.setenv("PORT", "8123")
     monkeypatch.delenv("HOST", raising=False)
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("WEB_THREADS", raising=False)
     out = io.StringIO()
 
     call_command("serve", "--dry-run", "--port", "8001", stdout=out)
@@ -153,6 +157,18 @@ def test_serve_options_win_over_the_environment_and_defaults_need_nothing(monkey
     assert argv[argv.index("--host") + 1] == "127.0.0.1"
     assert argv[argv.index("--port") + 1] == "8001"
     assert argv[argv.index("--workers") + 1] == "2"
+    assert argv[argv.index("--blocking-threads") + 1] == "4"
+
+
+def test_serve_can_serve_the_asgi_application():
+    out = io.StringIO()
+
+    call_command("serve", "--dry-run", "--interface", "asgi", stdout=out)
+
+    argv = out.getvalue().split()
+    assert argv[argv.index("--interface") + 1] == "asginl"  # ASGI without lifespan: Django has none
+    assert "--blocking-threads" not in argv
+    assert argv[-1] == "hanoismart.asgi:application"
 
 
 def test_serve_refuses_zero_workers(monkeypatch):

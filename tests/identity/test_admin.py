@@ -151,7 +151,7 @@ def test_a_refused_appointment_is_a_message_not_a_500(personas, operator_client)
     )
     assert response.status_code == 200
     assert [str(m) for m in response.context["messages"]] == [
-        "A city manager or operator is appointed to a city-level agency."
+        "Cán bộ quản lý cấp Thành phố và quản trị hệ thống chỉ được phân công vào cơ quan cấp Thành phố."
     ]
     assert StaffPosition.objects.count() == before
     assert not AuditEvent.objects.filter(action="identity.position.assigned").exists()

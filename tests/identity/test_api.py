@@ -14,10 +14,15 @@ API = "/api/v1"
 # -- /me ----------------------------------------------------------------------------------------------------
 
 
-def test_me_answers_401_json_to_anonymous(db):
+def test_me_answers_401_json_to_anonymous_in_their_language(db):
     response = Client().get(f"{API}/me")
     assert response.status_code == 401
-    assert response.json() == {"code": "not_authenticated", "detail": "Sign in to use this."}
+    assert response.json() == {
+        "code": "not_authenticated",
+        "detail": "Vui lòng đăng nhập để sử dụng chức năng này.",
+    }
+    english = Client().get(f"{API}/me", HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json() == {"code": "not_authenticated", "detail": "Sign in to use this."}
 
 
 def test_me_of_a_resident(personas, sign_in, hoan_kiem):

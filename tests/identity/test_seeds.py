@@ -58,8 +58,13 @@ def test_demo_seed_counts_and_a_second_run_changes_nothing(seeded):
     seeds.run(demo=True, stdout=out)
 
     assert _snapshot() == before
-    nothing = "0 accounts, 0 registry records, 0 staff positions, 0 authenticator devices, 0 organisations"
+    nothing = (
+        "0 accounts, 0 registry records, 0 staff positions, 0 authenticator devices, 0 organisations, 0 apps"
+    )
     assert f"identity: {nothing} created" in out.getvalue()
+    assert (
+        "agency client demo-agency, secret demo-agency-secret-hanoi-2026-not-for-production" in out.getvalue()
+    )
     assert AuditEvent.objects.filter(action="identity.demo.seeded").count() == 1
 
 

@@ -61,7 +61,9 @@ def test_marking_someone_elses_message_from_the_page_changes_nothing(personas, s
     )
 
     assert response.status_code == 200
-    assert [str(m) for m in response.context["messages"]] == ["This message does not exist or is not yours."]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Thông báo này không tồn tại hoặc không phải của bạn."
+    ]
     assert Message.objects.get(pk=message.pk).read_at is None
 
 

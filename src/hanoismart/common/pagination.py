@@ -1,4 +1,4 @@
-"""The API's one pagination: ``page`` and ``page_size`` in, ``count``, ``page``, ``page_size``, ``items`` out."""
+"""The API's one pagination: ``page`` and ``page_size`` in; ``count`` and ``items`` out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Operator screens for accounts, organisations, staff positions and the population-registry simulator.
+"""Operator screens for accounts, organisations, staff positions, apps (review) and the population-registry
+simulator.
 
 Only operators see them: ``is_staff`` users holding the operator role (each screen checks its
 ``identity:*:manage`` permission instead of Django's model permissions). Every write goes through the identity
@@ -11,10 +12,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from hanoismart.common.errors import ApplicationError
@@ -22,6 +25,9 @@ from hanoismart.common.text import fold
 from hanoismart.common.validators import normalize_phone, normalize_tax_code, parse_national_id
 from hanoismart.identity.middleware import client_ip
 from hanoismart.identity.models import (
+    ClientApp,
+    ClientAppStatus,
+    ClientScope,
     Membership,
     MembershipRole,
     Organisation,
@@ -30,6 +36,7 @@ from hanoismart.identity.models import (
     User,
 )
 from hanoismart.identity.permissions import IdentityPermission, has_permission
+from hanoismart.identity.services.developer import client_app_review
 from hanoismart.identity.services.organisations import (
     membership_add,
     membership_remove,
@@ -414,6 +421,124 @@ class StaffPositionAdmin(OperatorAdmin):
             valid_from=data.get("valid_from"),
         )
         obj.__dict__.update(created.__dict__)
+
+
+# -- apps (the developer portal's registrations) ------------------------------------------------------------
+
+
+class ClientScopeInline(admin.TabularInline):
+    """The data items the app asks for, with their purposes (read-only: the developer changes them)."""
+
+    model = ClientScope
+    fields = ("scope", "purpose", "is_optional")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_permission(request.user, IdentityPermission.IDENTITY_APP_REVIEW)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+# django-oauth-toolkit registers its own Application screen, which would let anyone with the admin add an
+# approved app or read the hashed secret; apps are registered in the developer portal and reviewed here.
+if admin.site.is_registered(ClientApp):
+    admin.site.unregister(ClientApp)
+
+
+@admin.register(ClientApp)
+class ClientAppAdmin(OperatorAdmin):
+    """Apps registered in the developer portal: read their details, approve or reject them (with a reason)
+    through ``client_app_review``, which notifies the owner. Nothing is added or edited here."""
+
+    manage_permission = IdentityPermission.IDENTITY_APP_REVIEW
+    list_display = ("name", "client_id", "status", "owner", "owner_organisation", "client_type", "created_at")
+    list_filter = ("status", "client_type", "is_city_agency")
+    list_select_related = ("owner", "owner_organisation")
+    search_fields = ("name", "=client_id", "owner__full_name_folded", "owner_organisation__name")
+    ordering = ("status", "created_at", "pk")
+    fields = (
+        "name",
+        "status",
+        "review_reason",
+        "reviewed_by",
+        "reviewed_at",
+        "client_id",
+        "client_type",
+        "authorization_grant_type",
+        "description",
+        "logo_url",
+        "privacy_policy_url",
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "owner",
+        "owner_organisation",
+        "is_city_agency",
+        "min_assurance_level",
+        "created_at",
+        "public_id",
+    )
+    readonly_fields = fields
+    inlines = [ClientScopeInline]
+    actions = ["approve_selected", "reject_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _review(self, request: HttpRequest, queryset: QuerySet, decision: str, reason: str) -> None:
+        done = 0
+        for app in queryset:
+            try:
+                client_app_review(
+                    actor=request.user, app=app, decision=decision, reason=reason, ip=client_ip(request)
+                )
+            except ApplicationError as error:
+                self.message_user(request, f"{app}: {error.message}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                (
+                    _("%(count)d app(s) approved.")
+                    if decision == "approve"
+                    else _("%(count)d app(s) rejected.")
+                )
+                % {"count": done},
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=_("Approve the selected apps"))
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._review(request, queryset.filter(status=ClientAppStatus.IN_REVIEW), "approve", "")
+
+    @admin.action(description=_("Reject the selected apps (with a reason)"))
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet):
+        form = RejectForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            self._review(request, queryset, "reject", form.cleaned_data["reason"])
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reject apps"),
+            "apps": queryset,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "identity/admin/clientapp_reject.html", context)
 
 
 # -- the population registry simulator ---------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The identity API: the caller's own account and organisations, and the staff search of residents.
 
-All operations use the browser session (``django_auth``; writes need the CSRF token). Staff operations need
+All operations use the browser session (``django_auth``; writes need the CSRF token); ``/me`` also accepts
+a bearer token (``api_auth``). Staff operations need
 identity:person:view and a confirmed second factor, and see only the residents of the units they serve.
 """
 
@@ -18,6 +19,7 @@ from ninja.security import django_auth
 from hanoismart.common.errors import InvalidInput, NotFound, PermissionDenied
 from hanoismart.common.pagination import PageNumber
 from hanoismart.directory.selectors import unit_by_code
+from hanoismart.identity.api_auth import token_or_session
 from hanoismart.identity.middleware import client_ip
 from hanoismart.identity.models import Organisation, StaffPosition, User
 from hanoismart.identity.permissions import IdentityPermission, has_permission
@@ -87,9 +89,15 @@ def _require_staff(request: HttpRequest) -> None:
         )
 
 
-@router.get("/me", response={200: MeOut, **ERRORS}, summary="My account")
+@router.get(
+    "/me",
+    response={200: MeOut, **ERRORS},
+    summary="My account",
+    auth=token_or_session("openid", "profile", any_scope=True),
+)
 def me(request: HttpRequest) -> dict[str, Any]:
-    """The caller's profile, assurance level, staff positions held today and organisations."""
+    """The caller's profile, assurance level, staff positions held today and organisations. Also with a
+    bearer token from the OpenID Connect provider carrying the scope ``openid`` or ``profile``."""
     user = request.user
     positions = list(positions_active(user))
     return {

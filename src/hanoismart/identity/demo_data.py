@@ -14,6 +14,28 @@ DEMO_PASSWORD = "hanoi-demo-2026"  # noqa: S105 - the published demo password
 DEMO_TOTP_SECRET = "JBQW433JKNWWC4TUEBSGK3LPEAZDAMRW"  # noqa: S105 - published so anyone can try the staff screens
 RANDOM_SEED = 2026
 
+# The demo's apps (OpenID Connect clients). The agency's secret is published so `make run` can print it.
+DEMO_APP_CLIENT_ID = "demo-city-app"
+DEMO_APP_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+DEMO_APP_POST_LOGOUT_URI = "http://127.0.0.1:8765/"
+DEMO_APP_SCOPES = (
+    # (scope, purpose, optional)
+    ("openid", "To recognise you when you come back to the app.", False),
+    ("profile", "To address you by name and check you are an adult for some services.", False),
+    ("phone", "To send you reminders about your appointments by SMS.", True),
+    ("address", "To show the services and news of your ward or commune.", True),
+    ("dossiers.read", "To show the progress of your dossiers in the app.", True),
+    ("dossiers.write", "To let you submit dossiers from the app.", True),
+    ("documents.read", "To attach papers from your document store to a dossier.", True),
+)
+DEMO_AGENCY_CLIENT_ID = "demo-agency"
+DEMO_AGENCY_CLIENT_SECRET = "demo-agency-secret-hanoi-2026-not-for-production"  # noqa: S105 - published demo secret
+DEMO_AGENCY_SCOPES = (
+    ("dossiers.read", "To read dossiers handled for the agency.", False),
+    ("documents.read", "To verify papers residents present to the agency.", False),
+    ("introspection", "To check tokens that residents' apps present to the agency's API.", False),
+)
+
 RESIDENT_COUNT = 200  # accounts, the demo resident included
 REGISTRY_ONLY_COUNT = 40  # people in the population registry without an account yet, to try registering
 ORGANISATION_COUNT = 20

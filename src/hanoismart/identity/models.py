@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from oauth2_provider.models import AbstractApplication
 
 from hanoismart.common.text import fold
 from hanoismart.common.validators import validate_national_id, validate_phone, validate_tax_code
@@ -276,3 +277,184 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.user_agent[:40]}"
+
+
+# ----------------------------------------------------------------------------------------------------
+# OpenID Connect provider: the app registry, per-item consent and the history of data released to apps.
+# ----------------------------------------------------------------------------------------------------
+
+
+class ClientAppStatus(models.TextChoices):
+    IN_REVIEW = "in_review", _("In review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    SUSPENDED = "suspended", _("Suspended")
+
+
+class ClientApp(AbstractApplication):
+    """An app registered to sign residents in with HanoiSmart (django-oauth-toolkit's swappable Application).
+
+    Only approved apps may authorise or get tokens; agency apps see the resident's public ID as ``sub``,
+    every other app a pairwise identifier of its own.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Every app gets RS256-signed ID tokens (the provider's keys, published in the JWKS).
+    algorithm = models.CharField(
+        _("algorithm"),
+        max_length=5,
+        choices=AbstractApplication.ALGORITHM_TYPES,
+        default=AbstractApplication.RS256_ALGORITHM,
+        blank=True,
+    )
+    description = models.TextField(_("description"), blank=True)
+    logo_url = models.URLField(_("logo URL"), blank=True)
+    privacy_policy_url = models.URLField(_("privacy policy URL"), blank=True)
+    # The registering person; empty for the apps the city itself registers (seeded demo apps).
+    owner = models.ForeignKey(
+        User,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="client_apps",
+    )
+    owner_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="client_apps",
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=ClientAppStatus.choices, default=ClientAppStatus.IN_REVIEW
+    )
+    review_reason = models.TextField(_("review reason"), blank=True)
+    reviewed_by = models.ForeignKey(
+        User,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    is_city_agency = models.BooleanField(_("city agency"), default=False)
+    min_assurance_level = models.PositiveSmallIntegerField(
+        _("minimum assurance level"), choices=AssuranceLevel.choices, default=AssuranceLevel.SELF_REGISTERED
+    )
+    created_at = models.DateTimeField(_("registered at"), default=timezone.now)
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+        verbose_name = _("app")
+        verbose_name_plural = _("apps")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=("in_review", "approved", "rejected", "suspended")),
+                name="clientapp_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_assurance_level__in=(0, 1, 2)), name="clientapp_min_level"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.client_id
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == ClientAppStatus.APPROVED
+
+    def is_usable(self, request) -> bool:
+        """django-oauth-toolkit asks this before authorising, issuing or accepting a token: approved only."""
+        return self.is_approved
+
+    def get_allowed_schemes(self) -> list[str]:
+        # http is allowed for loopback only; clean() refuses it anywhere else.
+        return ["https", "http"]
+
+    def clean(self) -> None:
+        """Redirect URIs must be absolute, without fragment, and https unless on a loopback address."""
+        from django.core.exceptions import ValidationError
+
+        from hanoismart.identity.redirect_uris import redirect_uri_problems
+
+        problems = [p for uri in self.redirect_uris.split() for p in redirect_uri_problems(uri)]
+        problems += [p for uri in self.post_logout_redirect_uris.split() for p in redirect_uri_problems(uri)]
+        errors: dict[str, list] = {}
+        try:
+            super().clean()
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if problems:
+            errors.setdefault("redirect_uris", []).extend(problems)
+        if errors:
+            raise ValidationError(errors)
+
+
+class ClientScope(models.Model):
+    """A scope an app may ask for, and the purpose it states to the resident on the consent screen."""
+
+    app = models.ForeignKey(ClientApp, on_delete=models.CASCADE, related_name="client_scopes")
+    scope = models.CharField(_("scope"), max_length=64)
+    purpose = models.TextField(_("purpose"))
+    is_optional = models.BooleanField(_("optional"), default=False)
+
+    class Meta:
+        verbose_name = _("app scope")
+        verbose_name_plural = _("app scopes")
+        constraints = [models.UniqueConstraint(fields=["app", "scope"], name="clientscope_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.app_id}:{self.scope}"
+
+
+class Consent(models.Model):
+    """A resident's decision on one data item (scope) for one app, remembered until revoked."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="oidc_consents")
+    app = models.ForeignKey(ClientApp, on_delete=models.CASCADE, related_name="consents")
+    scope = models.CharField(_("scope"), max_length=64)
+    granted = models.BooleanField(_("granted"))
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [models.UniqueConstraint(fields=["user", "app", "scope"], name="consent_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.app_id} {self.scope} {'+' if self.granted else '-'}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.granted and self.revoked_at is None
+
+
+class ReleaseChannel(models.TextChoices):
+    ID_TOKEN = "id_token", _("ID token")
+    USERINFO = "userinfo", _("Userinfo")
+    TOKEN = "token", _("Access token")
+
+
+class DataRelease(models.Model):
+    """One time an app received a person's data: which scopes (and claims), when, through which channel."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_releases")
+    app = models.ForeignKey(ClientApp, on_delete=models.CASCADE, related_name="data_releases")
+    scopes = models.JSONField(_("scopes"), default=list)
+    claims = models.JSONField(_("claims"), default=list)
+    released_at = models.DateTimeField(_("released at"), default=timezone.now)
+    channel = models.CharField(_("channel"), max_length=10, choices=ReleaseChannel.choices)
+
+    class Meta:
+        ordering = ["-released_at"]
+        verbose_name = _("data release")
+        verbose_name_plural = _("data releases")
+        indexes = [models.Index(fields=["user", "app", "-released_at"], name="datarelease_user_app")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.app_id} {self.channel} {self.released_at:%Y-%m-%d %H:%M}"

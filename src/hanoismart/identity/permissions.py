@@ -22,6 +22,7 @@ class IdentityPermission(StrEnum):
     """The identity app's permissions (alphabetised)."""
 
     AUDIT_EVENT_VIEW = "audit:event:view"
+    IDENTITY_APP_REVIEW = "identity:app:review"
     IDENTITY_ORGANISATION_MANAGE = "identity:organisation:manage"
     IDENTITY_ORGANISATION_VIEW = "identity:organisation:view"
     IDENTITY_PERSON_MANAGE = "identity:person:manage"

@@ -31,6 +31,9 @@ from hanoismart.directory.models import Agency
 from hanoismart.directory.selectors import agency_committee_of, unit_list
 from hanoismart.identity import demo_data as data
 from hanoismart.identity.models import (
+    ClientApp,
+    ClientAppStatus,
+    ClientScope,
     Membership,
     MembershipRole,
     Organisation,
@@ -71,7 +74,9 @@ def run(*, demo: bool, stdout: TextIO) -> None:
     created = seed_demo_people()
     stdout.write(
         "identity: {users} accounts, {registry} registry records, {positions} staff positions, "
-        "{devices} authenticator devices, {organisations} organisations created\n".format(**created)
+        "{devices} authenticator devices, {organisations} organisations, {apps} apps created\n".format(
+            **created
+        )
     )
     print_demo_accounts(stdout=stdout)
 
@@ -200,7 +205,7 @@ def seed_demo_people() -> dict[str, int]:
         raise RuntimeError("Seed the directory first: the demo's people live in its wards.")
     residents, staff, registry_only = demo_people(sorted(units))
     rng = random.Random(data.RANDOM_SEED + 1)  # noqa: S311 - dates of made-up accounts
-    created = dict.fromkeys(("users", "registry", "positions", "devices", "organisations"), 0)
+    created = dict.fromkeys(("users", "registry", "positions", "devices", "organisations", "apps"), 0)
 
     # Accounts (residents and staff), hashing the shared password once.
     account_holders = residents + staff
@@ -260,6 +265,7 @@ def seed_demo_people() -> dict[str, int]:
 
     created["positions"], created["devices"] = _seed_staff(units)
     created["organisations"] = _seed_organisations(residents, units)
+    created["apps"] = seed_demo_apps()
     if any(created.values()):
         audit_record(actor=None, action="identity.demo.seeded", details=created)
     return created
@@ -327,6 +333,52 @@ def _seed_organisations(residents: list[Person], units: dict) -> int:
     return made
 
 
+def seed_demo_apps() -> int:
+    """The demo's approved apps: the public ``demo-city-app`` and the confidential agency ``demo-agency``
+    (client credentials, secret ``demo_data.DEMO_AGENCY_CLIENT_SECRET``). Returns how many were created."""
+    made = 0
+    specs = (
+        (
+            data.DEMO_APP_CLIENT_ID,
+            {
+                "name": "Hà Nội Của Tôi (demo)",
+                "description": "The demo city app: your dossiers, appointments and ward news in one place.",
+                "client_type": ClientApp.CLIENT_PUBLIC,
+                "authorization_grant_type": ClientApp.GRANT_AUTHORIZATION_CODE,
+                "redirect_uris": data.DEMO_APP_REDIRECT_URI,
+                "post_logout_redirect_uris": data.DEMO_APP_POST_LOGOUT_URI,
+                "client_secret": "",
+                "privacy_policy_url": "https://hanoismart.example/privacy",
+            },
+            data.DEMO_APP_SCOPES,
+        ),
+        (
+            data.DEMO_AGENCY_CLIENT_ID,
+            {
+                "name": "Sở Tư pháp: hệ thống nghiệp vụ (demo)",
+                "description": "The Department of Justice's case system: dossiers and papers it handles.",
+                "client_type": ClientApp.CLIENT_CONFIDENTIAL,
+                "authorization_grant_type": ClientApp.GRANT_CLIENT_CREDENTIALS,
+                "client_secret": data.DEMO_AGENCY_CLIENT_SECRET,
+                "is_city_agency": True,
+            },
+            data.DEMO_AGENCY_SCOPES,
+        ),
+    )
+    for client_id, fields, scopes in specs:
+        if ClientApp.objects.filter(client_id=client_id).exists():
+            continue
+        app = ClientApp(client_id=client_id, status=ClientAppStatus.APPROVED, **fields)
+        app.full_clean()
+        app.save()
+        ClientScope.objects.bulk_create(
+            ClientScope(app=app, scope=scope, purpose=purpose, is_optional=optional)
+            for scope, purpose, optional in scopes
+        )
+        made += 1
+    return made
+
+
 # -- telling people how to sign in -----------------------------------------------------------------------
 
 
@@ -380,3 +432,11 @@ def print_demo_accounts(*, stdout: TextIO) -> None:
         f"Registering needs the registry's record: try {data.DEMO_NEWCOMER.national_id} "
         f"({data.DEMO_NEWCOMER.full_name}, born {dt.date(*data.DEMO_NEWCOMER.birth_date):%d/%m/%Y}).\n"
     )
+    if ClientApp.objects.filter(client_id=data.DEMO_AGENCY_CLIENT_ID).exists():
+        stdout.write(
+            "Sign in with HanoiSmart (OpenID Connect, docs/sign-in-with-hanoismart.md): discovery at "
+            f"{settings.SITE_URL}/.well-known/openid-configuration\n"
+            f"  public app {data.DEMO_APP_CLIENT_ID}, redirect URI {data.DEMO_APP_REDIRECT_URI} (PKCE S256)\n"
+            f"  agency client {data.DEMO_AGENCY_CLIENT_ID}, secret {data.DEMO_AGENCY_CLIENT_SECRET} "
+            "(client credentials)\n"
+        )

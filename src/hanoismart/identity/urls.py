@@ -1,5 +1,10 @@
-from hanoismart.identity.views import accounts, staff
+from hanoismart.identity.views import accounts, connected_apps, developer, staff
 
 app_name = "identity"
 
-urlpatterns = [*accounts.urlpatterns, *staff.urlpatterns]
+urlpatterns = [
+    *accounts.urlpatterns,
+    *staff.urlpatterns,
+    *connected_apps.urlpatterns,
+    *developer.urlpatterns,
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -47,3 +48,12 @@ def message_ids_due(*, limit: int = 200) -> list[uuid.UUID]:
 def demo_text_messages(*, limit: int = 20) -> QuerySet[Message]:
     """The last SMS/Zalo messages, for the demo page where visitors read the codes sent to them."""
     return Message.objects.filter(channel__in=(Channel.SMS, Channel.ZALO)).order_by("-created_at")[:limit]
+
+
+def message_statuses(*, ids: Iterable[uuid.UUID | str]) -> dict[uuid.UUID, str]:
+    """Message id → its delivery status (pending, sending, delivered, failed), for the given ids that exist:
+    how other apps show whether what they sent arrived."""
+    wanted = [value for value in ids if value]
+    if not wanted:
+        return {}
+    return dict(Message.objects.filter(pk__in=wanted).values_list("pk", "status"))

@@ -48,6 +48,7 @@ from hanoismart.identity.selectors.accounts import (
     user_agent_label,
     user_session_list,
 )
+from hanoismart.identity.selectors.connected_apps import connected_app_list
 from hanoismart.identity.services.accounts import (
     account_password_reset,
     account_register,
@@ -464,6 +465,7 @@ def _account_page(request: HttpRequest, *, error: str = "", status: int = 200) -
         "other_sessions": sum(1 for row in sessions if not row["is_current"]),
         "access_page": page,
         "access_log": access_log,
+        "connected_apps": connected_app_list(user),
         "error": error,
     }
     return render(request, "identity/account.html", context, status=status)
@@ -471,7 +473,8 @@ def _account_page(request: HttpRequest, *, error: str = "", status: int = 200) -
 
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    """The account page: profile, assurance level, second factor, devices, who accessed my data."""
+    """The account page: profile, assurance level, second factor, devices, connected apps, who accessed my
+    data."""
     return _account_page(request)
 
 

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser, OutputWrapper
 
 from hanoismart.common.management.commands.seed import seed_modules
-from hanoismart.common.management.commands.serve import add_server_arguments, server_address, server_argv
+from hanoismart.common.management.commands.serve import add_server_arguments, server_config
 
 
 class _Tee(io.TextIOBase):
@@ -86,11 +86,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="prepare the demo, then stop")
 
     def handle(self, *args: object, **options: object) -> None:
-        host, port, workers = server_address(
-            host=options["host"],  # type: ignore[arg-type]
-            port=options["port"],  # type: ignore[arg-type]
-            workers=options["workers"],  # type: ignore[arg-type]
-        )
+        config = server_config(options)
         call_command("migrate", interactive=False, verbosity=0, stdout=self.stdout)
         tee = _Tee(self.stdout)
         call_command("seed", demo=True, stdout=tee)
@@ -99,7 +95,7 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         self._print_accounts(tee.copy.getvalue())
-        self._serve(server_argv(host=host, port=port, workers=workers), host, port)
+        self._serve(config.argv(), config.url)
 
     def _print_accounts(self, seed_output: str) -> None:
         """Each app's demo accounts (its seeds' print_demo_accounts), else the seed's output again."""
@@ -110,9 +106,9 @@ class Command(BaseCommand):
         if not printers:
             self.stdout.write(seed_output.strip() or "(no app prints demo accounts yet)")
 
-    def _serve(self, argv: list[str], host: str, port: int) -> None:
+    def _serve(self, argv: list[str], url: str) -> None:
         self.stdout.write(
-            self.style.SUCCESS(f"\nServing the demo at http://{host}:{port}/ (API docs: /api/v1/docs).")
+            self.style.SUCCESS(f"\nServing the demo at {url} (API docs: {url}api/v1/docs).")
             + " Ctrl-C stops the server and the worker."
         )
         self.stdout.flush()

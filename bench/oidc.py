@@ -1,0 +1,288 @@
+"""Benchmark the OpenID Connect provider: client-credentials grants/s, refresh-token requests/s (rotated) and
+password sign-ins/s, against the production server (granian on the ASGI app, as `hanoismart serve`).
+
+Uses DATABASE_URL when set (run it under scripts/postgres.sh for PostgreSQL), else SQLite under
+var/bench-oidc/.
+wrk (Debian's package) drives a bounded load on 127.0.0.1 only; the rate limits are lifted for the run.
+See bench/README.md ("OpenID Connect provider") for the results.
+
+    scripts/postgres.sh .venv/bin/python bench/oidc.py --duration 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+VAR_DIR = PROJECT_DIR / "var" / "bench-oidc"
+PY = sys.executable
+HOST = "127.0.0.1"
+SECRET = "bench-agency-secret-0123456789"  # noqa: S105 - a throwaway bench client
+PASSWORD = "bench-password-2026!"  # noqa: S105 - a throwaway bench account
+NATIONAL_ID = "001090999999"
+
+SETUP = r"""
+import datetime as dt, json, secrets
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, RefreshToken
+from hanoismart.identity.models import ClientApp, ClientScope, User
+agency, made = ClientApp.objects.get_or_create(client_id="bench-agency", defaults=dict(
+    name="bench agency", client_type="confidential", authorization_grant_type="client-credentials",
+    client_secret=SECRET, status="approved", is_city_agency=True))
+if made:
+    ClientScope.objects.create(app=agency, scope="dossiers.read", purpose="bench")
+app, made = ClientApp.objects.get_or_create(client_id="bench-app", defaults=dict(
+    name="bench app", client_type="public", authorization_grant_type="authorization-code",
+    redirect_uris="http://127.0.0.1:8765/callback", client_secret="", status="approved"))
+if made:
+    for scope in ("openid", "profile"):
+        ClientScope.objects.create(app=app, scope=scope, purpose="bench")
+user = User.objects.filter(national_id=NATIONAL_ID).first()
+if user is None:
+    user = User.objects.create_user(NATIONAL_ID, PASSWORD, full_name="Bench Resident")
+from hanoismart.identity.services.oidc import consent_record
+consent_record(actor=user, app=app, granted_scopes=["openid", "profile"])
+tokens = []
+for _ in range(COUNT):
+    access = AccessToken.objects.create(user=user, application=app, token=secrets.token_urlsafe(30),
+        scope="openid profile", expires=timezone.now() + dt.timedelta(hours=1))
+    raw = secrets.token_urlsafe(30)
+    RefreshToken.objects.create(user=user, application=app, token=raw, access_token=access)
+    tokens.append(raw)
+print("TOKENS=" + json.dumps(tokens))
+from django.contrib.auth.hashers import get_hasher
+hasher = get_hasher()
+print("HASHER=" + json.dumps({"algorithm": hasher.algorithm, "time_cost": getattr(hasher, "time_cost", None),
+    "memory_cost_kib": getattr(hasher, "memory_cost", None),
+    "parallelism": getattr(hasher, "parallelism", None)}))
+"""
+
+LUA_REFRESH = r"""
+local tokens = {%s}
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("rt", tokens[counter])
+end
+function request()
+  return wrk.format("POST", "/o/token/", {["Content-Type"]="application/x-www-form-urlencoded"},
+    "grant_type=refresh_token&client_id=bench-app&refresh_token=" .. rt)
+end
+function response(status, headers, body)
+  local new = string.match(body, '"refresh_token": *"([^"]+)"')
+  if new then rt = new end
+end
+"""
+
+LUA_POST = r"""
+wrk.method = "POST"
+wrk.body = "%s"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+%s
+"""
+
+
+def env() -> dict[str, str]:
+    values = {
+        **os.environ,
+        "HANOISMART_VAR_DIR": str(VAR_DIR),
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "OIDC_TOKEN_RATE_LIMIT": "100000000",
+        "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "0"),
+        "SIGN_IN_IP_FAILURE_THRESHOLD": "100000000",
+        "PYTHONPATH": str(PROJECT_DIR / "src"),
+    }
+    return values
+
+
+def manage(*args: str, stdin: str | None = None) -> str:
+    return subprocess.run(
+        [PY, str(PROJECT_DIR / "manage.py"), *args],
+        env=env(),
+        input=stdin,
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+def rss_mib(pid: int) -> float:
+    match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+def workers_of(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(port: int, script: str, *, duration: int, threads: int, connections: int, path: str) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{duration}s",
+            "--latency",
+            "-s",
+            handle.name,
+            f"http://{HOST}:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    requests = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    p50 = re.search(r"50%\s+([\d.]+)(\w+)", output)
+    p99 = re.search(r"99%\s+([\d.]+)(\w+)", output)
+    return {
+        "rps": requests,
+        "errors": int(non_2xx.group(1)) if non_2xx else 0,
+        "p50": "".join(p50.groups()),
+        "p99": "".join(p99.groups()),
+        "raw": output,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--port", type=int, default=8091)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    database = "PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
+    manage("migrate", "--noinput")
+    manage("collectstatic", "--noinput")
+    setup = SETUP.replace("SECRET", repr(SECRET)).replace("PASSWORD", repr(PASSWORD))
+    setup = setup.replace("NATIONAL_ID", repr(NATIONAL_ID)).replace("COUNT", str(args.connections))
+    out = manage("shell", stdin=setup)
+    tokens = json.loads(re.search(r"TOKENS=(.*)", out).group(1))
+    hasher = json.loads(re.search(r"HASHER=(.*)", out).group(1))
+
+    server = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "granian",
+            "--host",
+            HOST,
+            "--port",
+            str(args.port),
+            "--workers",
+            str(args.workers),
+            "--no-ws",
+            "--interface",
+            "asginl",
+            "--loop",
+            "asyncio",
+            "hanoismart.asgi:application",
+        ],
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://{HOST}:{args.port}/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        # A CSRF cookie and token for the sign-in form.
+        with urllib.request.urlopen(f"http://{HOST}:{args.port}/sign-in/", timeout=5) as page:
+            cookie = re.search(r"csrftoken=([^;]+)", page.headers["Set-Cookie"]).group(1)
+            csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.read().decode()).group(1)
+        basic = __import__("base64").b64encode(f"bench-agency:{SECRET}".encode()).decode()
+        scenarios = {
+            "client_credentials": (
+                LUA_POST
+                % ("grant_type=client_credentials", f'wrk.headers["Authorization"] = "Basic {basic}"'),
+                "/o/token/",
+                2,
+            ),
+            "refresh_token": (
+                LUA_REFRESH % ",".join(f'"{t}"' for t in tokens),
+                "/o/token/",
+                args.connections,
+            ),
+            "password_sign_in": (
+                LUA_POST
+                % (
+                    f"identifier={NATIONAL_ID}&password={PASSWORD}&csrfmiddlewaretoken={csrf}",
+                    f'wrk.headers["Cookie"] = "csrftoken={cookie}"',
+                ),
+                "/sign-in/",
+                2,
+            ),
+        }
+        results = {}
+        workers = workers_of(server.pid)
+        memory_before_sign_in: list[float] = []
+        for name, (script, path, threads) in scenarios.items():
+            if name == "password_sign_in":
+                memory_before_sign_in = [round(rss_mib(pid), 1) for pid in workers]
+            before = cpu_seconds(workers)
+            result = wrk(
+                args.port,
+                script,
+                duration=args.duration,
+                threads=threads,
+                connections=args.connections,
+                path=path,
+            )
+            result["server_cpu_ms_per_request"] = round(
+                1000 * (cpu_seconds(workers) - before) / max(result["rps"] * args.duration, 1), 2
+            )
+            result.pop("raw")
+            results[name] = result
+        memory = [round(rss_mib(pid), 1) for pid in workers]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    report = {
+        "database": database,
+        "workers": args.workers,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "cpus": os.cpu_count(),
+        "password_hasher": hasher,
+        "results": results,
+        "rss_mib_per_worker": memory,
+        "rss_mib_per_worker_before_sign_ins": memory_before_sign_in,
+        "load_average_after": os.getloadavg()[0],
+    }
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (VAR_DIR / f"oidc-{stamp}.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Writes of the OpenID Connect provider: a resident's consent to an app, its revocation, and the record of
+every time an app received a person's data.
+
+Rules: a resident decides per app and per data item (scope); a remembered decision holds until revoked.
+Revoking an app's consent ends its access at once: every access, refresh and ID token the app holds for that
+person, and any unused authorization code, is deleted or revoked in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+)
+
+from hanoismart.audit.services import audit_record
+from hanoismart.common.errors import InvalidInput, NotAuthenticated
+from hanoismart.identity.models import ClientApp, Consent, DataRelease, ReleaseChannel, User
+
+
+def _require_signed_in(actor: Any) -> None:
+    if actor is None or not actor.is_authenticated or not actor.is_active:
+        raise NotAuthenticated(_("Sign in to use this."))
+
+
+def _scope_list(scopes: Iterable[str]) -> list[str]:
+    return sorted({scope for scope in scopes if scope})
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    actor: User,
+    app: ClientApp,
+    granted_scopes: Iterable[str],
+    denied_scopes: Iterable[str] = (),
+    ip: str | None = None,
+) -> list[Consent]:
+    """Remember the resident's decision on each data item the app asked for (granted or denied).
+
+    Only scopes the app registered (``ClientScope``) can be decided; a required item cannot be denied while
+    others are granted (the consent screen offers only optional items to untick). Audited.
+    """
+    _require_signed_in(actor)
+    granted, denied = _scope_list(granted_scopes), _scope_list(denied_scopes)
+    if set(granted) & set(denied):
+        raise InvalidInput(_("A data item cannot be both allowed and refused."), code="consent_conflict")
+    registered = {cs.scope: cs for cs in app.client_scopes.all()}
+    unknown = [scope for scope in granted + denied if scope not in registered]
+    if unknown:
+        raise InvalidInput(
+            _("This app did not register these data items: %(scopes)s.") % {"scopes": ", ".join(unknown)},
+            code="scope_not_registered",
+        )
+    required_denied = [scope for scope in denied if not registered[scope].is_optional]
+    if required_denied:
+        raise InvalidInput(
+            _("These data items are required by the app: %(scopes)s.")
+            % {"scopes": ", ".join(required_denied)},
+            code="required_scope_denied",
+        )
+    now = timezone.now()
+    consents = []
+    for scope, is_granted in [(s, True) for s in granted] + [(s, False) for s in denied]:
+        consent, _created = Consent.objects.update_or_create(
+            user=actor,
+            app=app,
+            scope=scope,
+            defaults={"granted": is_granted, "decided_at": now, "revoked_at": None},
+        )
+        consents.append(consent)
+    audit_record(
+        actor=actor,
+        action="identity.oidc.consent_recorded",
+        obj=app,
+        subject=actor,
+        ip=ip,
+        details={"client_id": app.client_id, "granted": granted, "denied": denied},
+    )
+    return consents
+
+
+@transaction.atomic
+def consent_revoke(*, actor: User, app: ClientApp, ip: str | None = None) -> int:
+    """Withdraw every consent the resident gave the app and end its access at once (tokens and codes).
+
+    Returns how many tokens were ended. The consent rows stay, marked revoked, for the resident's history.
+    """
+    _require_signed_in(actor)
+    now = timezone.now()
+    revoked = Consent.objects.filter(user=actor, app=app, revoked_at__isnull=True).update(revoked_at=now)
+    ended = tokens_end(user=actor, app=app)
+    audit_record(
+        actor=actor,
+        action="identity.oidc.consent_revoked",
+        obj=app,
+        subject=actor,
+        ip=ip,
+        details={"client_id": app.client_id, "consents": revoked, "tokens": ended},
+    )
+    return ended
+
+
+def tokens_end(*, user: User, app: ClientApp) -> int:
+    """Revoke the refresh tokens, and delete the access tokens, ID tokens and unused codes, that ``app``
+    holds for ``user``. Returns how many access and refresh tokens were ended. Callers audit."""
+    now = timezone.now()
+    refresh_tokens = get_refresh_token_model().objects.filter(
+        user=user, application=app, revoked__isnull=True
+    )
+    ended = refresh_tokens.update(revoked=now)
+    ended += (
+        get_access_token_model()
+        .objects.filter(user=user, application=app)
+        .delete()[1]
+        .get(get_access_token_model()._meta.label, 0)
+    )
+    get_id_token_model().objects.filter(user=user, application=app).delete()
+    get_grant_model().objects.filter(user=user, application=app).delete()
+    return ended
+
+
+def data_release_record(
+    *,
+    user: User,
+    app: ClientApp,
+    scopes: Iterable[str],
+    claims: Iterable[str],
+    channel: str,
+) -> DataRelease:
+    """Record (and audit) that ``app`` received ``user``'s data for ``scopes`` through ``channel``.
+
+    Called by the provider inside the token or userinfo request; it is the history residents see.
+    """
+    if channel not in ReleaseChannel.values:
+        raise ValueError(f"unknown release channel {channel!r}")
+    scope_list, claim_list = _scope_list(scopes), _scope_list(claims)
+    with transaction.atomic():
+        release = DataRelease.objects.create(
+            user=user, app=app, scopes=scope_list, claims=claim_list, channel=channel
+        )
+        audit_record(
+            actor=None,
+            actor_role="app",
+            action="identity.oidc.data_released",
+            obj=app,
+            subject=user,
+            details={
+                "client_id": app.client_id,
+                "scopes": scope_list,
+                "claims": claim_list,
+                "channel": channel,
+            },
+        )
+    return release
