@@ -11,6 +11,7 @@ from hanoismart.common.errors import ApplicationError, RateLimited
 from hanoismart.directory.api import router as directory_router
 from hanoismart.identity.api import router as identity_router
 from hanoismart.notifications.api import router as notifications_router
+from hanoismart.procedures.api import router as procedures_router
 from hanoismart.reporting.api import router as reporting_router
 
 api = NinjaAPI(
@@ -23,6 +24,7 @@ api = NinjaAPI(
 api.add_router("/", directory_router)
 api.add_router("/", identity_router)
 api.add_router("/", notifications_router)
+api.add_router("/", procedures_router)
 api.add_router("/reporting/", reporting_router)
 
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "hanoismart.directory",
     "hanoismart.identity",
     "hanoismart.notifications",
+    "hanoismart.procedures",
     "hanoismart.reporting",
 ]
 
@@ -60,6 +61,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "hanoismart.common.middleware.RejectNulCharactersMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

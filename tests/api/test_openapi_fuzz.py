@@ -17,6 +17,8 @@ import hypothesis
 import pytest
 import schemathesis
 from django.conf import settings
+from django.core import signals
+from django.db import close_old_connections
 from django.utils.crypto import get_random_string
 from hypothesis import HealthCheck, Phase
 from schemathesis import GenerationMode
@@ -56,7 +58,18 @@ ANONYMOUS = Caller(name="anonymous", cookies={}, headers={})
 
 
 @pytest.fixture
-def api_schema(db):
+def _connection_kept_open_between_requests():
+    """The WSGI handler closes the database connection after each request, which would end the test's
+    transaction on PostgreSQL; Django's test client avoids that the same way, by unhooking the closer."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(db, _connection_kept_open_between_requests):
     """The API's own OpenAPI document, read from the WSGI application, with the directory loaded."""
     from hanoismart.wsgi import application
 

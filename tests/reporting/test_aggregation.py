@@ -195,3 +195,28 @@ def test_combine_rules(aggregation, expected):
     items = [Contribution(Decimal(v), 1, Decimal(1), at) for v, at in zip((1, 2, 3), moments, strict=True)]
     result = combine(aggregation, items)
     assert (result.value if result else None) == (Decimal(expected) if expected else None)
+
+
+def test_incremental_city_sums_stay_equal_to_a_rebuild_through_submit_return_and_resubmit(
+    world, hoan_kiem, ba_dinh, personas
+):
+    def report(user, unit, values):
+        submission = submission_open(actor=user, form=world.form, period=world.period, unit=unit)
+        submission_save_draft(
+            actor=user,
+            submission=submission,
+            values=[ValueEntry(code, value) for code, value in values.items()],
+        )
+        return submission_submit(actor=user, submission=submission)
+
+    hk = report(world.reporter_hk, hoan_kiem, {"DOSSIERS_IN": "7", "ONLINE_RATE": "40", "POPULATION": "100"})
+    report(world.reporter_bd, ba_dinh, {"DOSSIERS_IN": "5", "ONLINE_RATE": "60", "POPULATION": "200"})
+    submission_return(actor=personas.department_officer, submission=hk, reason="Kiểm tra lại")
+    city = hoan_kiem.parent
+    assert Aggregate.objects.get(unit=city, indicator__code="DOSSIERS_IN", period=world.period).value == 5
+    submission_save_draft(actor=world.reporter_hk, submission=hk, values=[ValueEntry("DOSSIERS_IN", "9")])
+    submission_submit(actor=world.reporter_hk, submission=hk)
+    row = Aggregate.objects.get(unit=city, indicator__code="DOSSIERS_IN", period=world.period)
+    assert (row.value, row.count) == (14, 2)
+    assert Aggregate.objects.get(unit=city, indicator__code="ONLINE_RATE", period=world.period).value == 50
+    assert aggregates_rebuild(periods=[world.period], check_only=True) == []

@@ -382,7 +382,7 @@ def client_app_review(
             code="invalid_reason",
             details={"reason": [_("Keep it shorter.")]},
         )
-    app = ClientApp.objects.select_for_update().select_related("owner").get(pk=app.pk)
+    app = ClientApp.objects.select_for_update(of=("self",)).select_related("owner").get(pk=app.pk)
     if client_app_is_managed_by(app, actor):
         raise PermissionDenied(_("Another operator must review an app you manage."), code="own_app")
     if app.status != ClientAppStatus.IN_REVIEW:

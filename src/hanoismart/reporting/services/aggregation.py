@@ -206,11 +206,62 @@ def _save(period: Period, unit_id: int, computed: dict[Key, Contribution], exist
         Aggregate.objects.bulk_create([*to_update, *to_create], batch_size=1000)
 
 
-def aggregates_refresh(*, period: Period, unit: Unit, indicator_ids: Iterable[int] | None = None) -> None:
-    """Recompute the aggregates of ``period`` for ``unit`` and each unit above it, bottom up, from the values
-    reported at each and the aggregates of the units directly below (one unit's report changed).
+def _recomputed(period: Period, unit_id: int, indicators: dict[int, Indicator]) -> dict[Key, Contribution]:
+    """The aggregates of ``unit_id`` for ``indicators``, from the values reported at it and the aggregates
+    of the units directly below it."""
+    if not indicators:
+        return {}
+    own = _leaf_contributions(_raw_rows(period, indicators, [unit_id]), indicators).get(unit_id, {})
+    gathered: dict[Key, list[Contribution]] = defaultdict(list)
+    for key, items in own.items():
+        gathered[key].extend(items)
+    # Plain tuples: a city has 126 wards × 300 indicators of them, too many to build as models.
+    children = Aggregate.objects.filter(
+        period=period, unit__parent_id=unit_id, indicator_id__in=list(indicators)
+    ).values_list("indicator_id", "disaggregation", "value", "count", "weight", "latest_at")
+    for indicator_id, disaggregation, value, count, weight, latest_at in children:
+        gathered[(indicator_id, disaggregation)].append(
+            Contribution(value=value, count=count, weight=weight, at=latest_at)
+        )
+    return _combined(gathered, indicators)
 
-    A few queries per level, whatever the number of units: no nightly batch is needed."""
+
+def _sums_moved(
+    stored: dict[Key, Contribution],
+    before: dict[Key, Contribution],
+    after: dict[Key, Contribution],
+    sum_ids: set[int],
+) -> dict[Key, Contribution]:
+    """A parent's "sum" aggregates after one child's moved from ``before`` to ``after``: the stored sum,
+    minus what the child brought, plus what it brings now (exact in decimals; counts and weights alike).
+    ``latest_at`` keeps the latest moment seen (informative for a sum)."""
+    zero = Contribution(value=Decimal(0), count=0, weight=Decimal(0), at=None)
+    result = {key: item for key, item in stored.items() if key[0] in sum_ids}
+    for key in {key for key in (*before, *after) if key[0] in sum_ids}:
+        old, new, base = before.get(key, zero), after.get(key, zero), stored.get(key, zero)
+        count = base.count - old.count + new.count
+        if count <= 0:
+            result.pop(key, None)
+            continue
+        moments = [moment for moment in (base.at, new.at) if moment is not None]
+        result[key] = Contribution(
+            value=(base.value - old.value + new.value).quantize(QUANTUM, ROUND_HALF_UP),
+            count=count,
+            weight=base.weight - old.weight + new.weight,
+            at=max(moments) if moments else None,
+        )
+    return result
+
+
+def aggregates_refresh(*, period: Period, unit: Unit, indicator_ids: Iterable[int] | None = None) -> None:
+    """Recompute the aggregates of ``period`` for ``unit`` and each unit above it, bottom up (one unit's
+    report changed): at ``unit``, from the values reported there and the aggregates of the units directly
+    below; above it, "sum" indicators move by the difference the child's aggregates made (so the city does
+    not re-read its 126 wards), every other rule is recomputed from the values and the children.
+
+    Roll-ups of one period run one after the other (a row lock on the period), so two wards submitting at
+    once cannot overwrite each other's change. A few queries per level: no nightly batch is needed;
+    ``aggregates_rebuild`` recomputes everything from the raw values and reports any difference."""
     indicators = rolled_up_indicators(
         indicator_ids if indicator_ids is not None else period_indicator_ids(period)
     )
@@ -221,25 +272,24 @@ def aggregates_refresh(*, period: Period, unit: Unit, indicator_ids: Iterable[in
     while current is not None and current.pk not in chain:
         chain.append(current.pk)
         current = current.parent
+    sum_ids = {pk for pk, indicator in indicators.items() if indicator.aggregation == Aggregation.SUM}
+    others = {pk: indicator for pk, indicator in indicators.items() if pk not in sum_ids}
     with transaction.atomic():
-        for unit_id in chain:
-            own = _leaf_contributions(_raw_rows(period, indicators, [unit_id]), indicators).get(unit_id, {})
-            gathered: dict[Key, list[Contribution]] = defaultdict(list)
-            for key, items in own.items():
-                gathered[key].extend(items)
-            # Plain tuples: a city has 126 wards × 300 indicators of them, too many to build as models.
-            children = Aggregate.objects.filter(
-                period=period, unit__parent_id=unit_id, indicator_id__in=list(indicators)
-            ).values_list("indicator_id", "disaggregation", "value", "count", "weight", "latest_at")
-            for indicator_id, disaggregation, value, count, weight, latest_at in children:
-                gathered[(indicator_id, disaggregation)].append(
-                    Contribution(value=value, count=count, weight=weight, at=latest_at)
-                )
-            computed = _combined(gathered, indicators)
+        list(Period.objects.select_for_update().filter(pk=period.pk).values_list("pk", flat=True))
+        before: dict[Key, Contribution] = {}
+        after: dict[Key, Contribution] = {}
+        for level, unit_id in enumerate(chain):
             existing = list(
                 Aggregate.objects.filter(period=period, unit_id=unit_id, indicator_id__in=list(indicators))
             )
+            stored = {(row.indicator_id, row.disaggregation): _from_aggregate(row) for row in existing}
+            if level == 0:
+                computed = _recomputed(period, unit_id, indicators)
+            else:
+                computed = _recomputed(period, unit_id, others)
+                computed.update(_sums_moved(stored, before, after, sum_ids))
             _save(period, unit_id, computed, existing)
+            before, after = stored, computed
 
 
 def _combined(

@@ -78,7 +78,8 @@ def _owner_role(actor: Any, form: ReportForm) -> str:
 def _locked(submission: Submission) -> Submission:
     """The submission re-read under a row lock, so two actions on it run one after the other."""
     return (
-        Submission.objects.select_for_update()
+        # of=self: PostgreSQL refuses FOR UPDATE on the nullable side of the outer join to the agency
+        Submission.objects.select_for_update(of=("self",))
         .select_related("form", "period", "unit", "agency")
         .get(pk=submission.pk)
     )
