@@ -220,3 +220,33 @@ def test_incremental_city_sums_stay_equal_to_a_rebuild_through_submit_return_and
     assert (row.value, row.count) == (14, 2)
     assert Aggregate.objects.get(unit=city, indicator__code="ONLINE_RATE", period=world.period).value == 50
     assert aggregates_rebuild(periods=[world.period], check_only=True) == []
+
+
+def test_incremental_city_latest_falls_back_when_the_ward_holding_it_withdraws(
+    world, hoan_kiem, ba_dinh, personas
+):
+    # given: Ba Đình reports last, so its population is the city's "latest"
+    def report(user, unit, population):
+        submission = submission_open(actor=user, form=world.form, period=world.period, unit=unit)
+        submission_save_draft(
+            actor=user,
+            submission=submission,
+            values=[
+                ValueEntry("DOSSIERS_IN", "1"),
+                ValueEntry("ONLINE_RATE", "50"),
+                ValueEntry("POPULATION", population),
+            ],
+        )
+        return submission_submit(actor=user, submission=submission)
+
+    report(world.reporter_hk, hoan_kiem, "100")
+    bd = report(world.reporter_bd, ba_dinh, "200")
+    city = hoan_kiem.parent
+    row = Aggregate.objects.get(unit=city, indicator__code="POPULATION", period=world.period)
+    assert (row.value, row.count) == (200, 2)
+    # when: Ba Đình's report is returned (the winning value leaves the city)
+    submission_return(actor=personas.department_officer, submission=bd, reason="Kiểm tra lại")
+    # then: the city's value is recomputed from the remaining ward, not kept
+    row = Aggregate.objects.get(unit=city, indicator__code="POPULATION", period=world.period)
+    assert (row.value, row.count) == (100, 1)
+    assert aggregates_rebuild(periods=[world.period], check_only=True) == []

@@ -20,10 +20,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from hanoismart.directory.models import Unit
@@ -202,8 +203,83 @@ def _save(period: Period, unit_id: int, computed: dict[Key, Contribution], exist
         Aggregate.objects.filter(pk__in=gone).delete()
     for row in to_update:
         row.pk = None
-    if to_update or to_create:
-        Aggregate.objects.bulk_create([*to_update, *to_create], batch_size=1000)
+    _insert([*to_update, *to_create])
+
+
+INSERTED_FIELDS = (
+    "indicator_id",
+    "period_id",
+    "unit_id",
+    "disaggregation",
+    "value",
+    "count",
+    "weight",
+    "latest_at",
+    "updated_at",
+)
+
+
+def _insert(rows: list[Aggregate]) -> None:
+    """Insert new aggregate rows with one multi-row INSERT per batch: what ``bulk_create`` does, without
+    its per-field preparation of every object (half the time of a ward's roll-up at 600 rows)."""
+    if not rows:
+        return
+    meta = Aggregate._meta
+    fields = [meta.get_field(name.removesuffix("_id")) for name in INSERTED_FIELDS]
+    ops = connection.ops
+    quote = ops.quote_name
+    now = ops.adapt_datetimefield_value(timezone.now())
+    digits = meta.get_field("value")
+    # Table and column names come from the model, never from input.
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"
+    if connection.vendor == "postgresql":
+        # One array per column: eight parameters to bind, however many rows.
+        columns = zip(
+            *(
+                (
+                    r.indicator_id,
+                    r.period_id,
+                    r.unit_id,
+                    r.disaggregation,
+                    r.value,
+                    r.count,
+                    r.weight,
+                    r.latest_at,
+                )
+                for r in rows
+            ),
+            strict=True,
+        )
+        types = ("int", "int", "int", "text", "numeric", "int", "numeric", "timestamptz")
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"{head} SELECT *, %s FROM unnest({arrays})",  # noqa: S608
+                [now, *(list(column) for column in columns)],
+            )
+        return
+    head += " VALUES "
+    placeholders = f"({', '.join(['%s'] * len(fields))})"
+    batch = max(ops.bulk_batch_size(fields, rows), 1)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            params: list = []
+            for row in chunk:
+                params.extend(
+                    (
+                        row.indicator_id,
+                        row.period_id,
+                        row.unit_id,
+                        row.disaggregation,
+                        ops.adapt_decimalfield_value(row.value, digits.max_digits, digits.decimal_places),
+                        row.count,
+                        ops.adapt_decimalfield_value(row.weight, digits.max_digits, digits.decimal_places),
+                        ops.adapt_datetimefield_value(row.latest_at),
+                        now,
+                    )
+                )
+            cursor.execute(head + ", ".join([placeholders] * len(chunk)), params)
 
 
 def _recomputed(period: Period, unit_id: int, indicators: dict[int, Indicator]) -> dict[Key, Contribution]:
@@ -215,15 +291,40 @@ def _recomputed(period: Period, unit_id: int, indicators: dict[int, Indicator]) 
     gathered: dict[Key, list[Contribution]] = defaultdict(list)
     for key, items in own.items():
         gathered[key].extend(items)
-    # Plain tuples: a city has 126 wards × 300 indicators of them, too many to build as models.
+    # Plain tuples: a city has 126 wards × 300 indicators of them, too many to build as models. Only a
+    # "latest" rule needs each child's moment; for the others the latest moment is one MAX per indicator
+    # (reading thousands of timestamps costs more than the query).
     children = Aggregate.objects.filter(
         period=period, unit__parent_id=unit_id, indicator_id__in=list(indicators)
-    ).values_list("indicator_id", "disaggregation", "value", "count", "weight", "latest_at")
-    for indicator_id, disaggregation, value, count, weight, latest_at in children:
+    )
+    latest_ids = [pk for pk, indicator in indicators.items() if indicator.aggregation == Aggregation.LATEST]
+    for indicator_id, disaggregation, value, count, weight, latest_at in children.filter(
+        indicator_id__in=latest_ids
+    ).values_list("indicator_id", "disaggregation", "value", "count", "weight", "latest_at"):
         gathered[(indicator_id, disaggregation)].append(
             Contribution(value=value, count=count, weight=weight, at=latest_at)
         )
-    return _combined(gathered, indicators)
+    others = children.exclude(indicator_id__in=latest_ids)
+    moments: dict[Key, dt.datetime | None] = {}
+    if len(latest_ids) < len(indicators):
+        for indicator_id, disaggregation, value, count, weight in others.values_list(
+            "indicator_id", "disaggregation", "value", "count", "weight"
+        ):
+            gathered[(indicator_id, disaggregation)].append(
+                Contribution(value=value, count=count, weight=weight, at=None)
+            )
+        moments = {
+            (indicator_id, disaggregation): moment
+            for indicator_id, disaggregation, moment in others.values("indicator_id", "disaggregation")
+            .annotate(moment=Max("latest_at"))
+            .values_list("indicator_id", "disaggregation", "moment")
+        }
+    computed = _combined(gathered, indicators)
+    for key, moment in moments.items():
+        result = computed.get(key)
+        if result is not None and moment is not None and (result.at is None or moment > result.at):
+            computed[key] = replace(result, at=moment)
+    return computed
 
 
 def _sums_moved(
@@ -253,11 +354,67 @@ def _sums_moved(
     return result
 
 
+EXTREME_RULES = (Aggregation.LATEST, Aggregation.MIN, Aggregation.MAX)
+EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def _rank(aggregation: str, item: Contribution) -> tuple:
+    """The order in which ``combine`` picks the winning contribution of a min, max or latest rule."""
+    if aggregation == Aggregation.LATEST:
+        return (item.at or EPOCH, item.value)
+    return (item.value,) if aggregation == Aggregation.MAX else (-item.value,)
+
+
+def _extremes_moved(
+    stored: dict[Key, Contribution],
+    before: dict[Key, Contribution],
+    after: dict[Key, Contribution],
+    rules: dict[int, str],
+) -> tuple[dict[Key, Contribution], set[int]]:
+    """A parent's min, max and "latest" aggregates after one child's moved from ``before`` to ``after``,
+    without re-reading the other children: the child's new value wins if it ranks at least as high as the
+    stored one; the stored one stays if the child's old value was not it. Otherwise (the child held the
+    winning value and gave it up) the indicator is returned to be recomputed from every child."""
+    result = {key: item for key, item in stored.items() if key[0] in rules}
+    recompute: set[int] = set()
+    for key in {key for key in (*before, *after) if key[0] in rules}:
+        aggregation = rules[key[0]]
+        old, new, base = before.get(key), after.get(key), stored.get(key)
+        if base is None:
+            if old is not None:
+                recompute.add(key[0])
+            elif new is not None:
+                result[key] = new
+            continue
+        count = base.count - (old.count if old else 0) + (new.count if new else 0)
+        if count <= 0:
+            result.pop(key, None)
+            continue
+        if new is not None and _rank(aggregation, new) >= _rank(aggregation, base):
+            value = new.value
+        elif old is None or _rank(aggregation, old) < _rank(aggregation, base):
+            value = base.value
+        else:
+            recompute.add(key[0])
+            continue
+        if new is not None and (new.at or EPOCH) >= (base.at or EPOCH):
+            at = new.at
+        elif old is None or (old.at or EPOCH) < (base.at or EPOCH):
+            at = base.at
+        else:
+            recompute.add(key[0])
+            continue
+        weight = base.weight - (old.weight if old else 0) + (new.weight if new else 0)
+        result[key] = Contribution(value=value, count=count, weight=weight, at=at)
+    return result, recompute
+
+
 def aggregates_refresh(*, period: Period, unit: Unit, indicator_ids: Iterable[int] | None = None) -> None:
     """Recompute the aggregates of ``period`` for ``unit`` and each unit above it, bottom up (one unit's
     report changed): at ``unit``, from the values reported there and the aggregates of the units directly
-    below; above it, "sum" indicators move by the difference the child's aggregates made (so the city does
-    not re-read its 126 wards), every other rule is recomputed from the values and the children.
+    below; above it, "sum" indicators move by the difference the child's aggregates made and min, max and
+    "latest" ones by comparison with it (so the city does not re-read its 126 wards for them); averages, and
+    an extreme whose winning value the child gave up, are recomputed from the values and the children.
 
     Roll-ups of one period run one after the other (a row lock on the period), so two wards submitting at
     once cannot overwrite each other's change. A few queries per level: no nightly batch is needed;
@@ -273,20 +430,30 @@ def aggregates_refresh(*, period: Period, unit: Unit, indicator_ids: Iterable[in
         chain.append(current.pk)
         current = current.parent
     sum_ids = {pk for pk, indicator in indicators.items() if indicator.aggregation == Aggregation.SUM}
-    others = {pk: indicator for pk, indicator in indicators.items() if pk not in sum_ids}
+    extremes = {
+        pk: indicator.aggregation
+        for pk, indicator in indicators.items()
+        if indicator.aggregation in EXTREME_RULES
+    }
+    averages = {pk: indicator for pk, indicator in indicators.items() if pk not in sum_ids | set(extremes)}
     with transaction.atomic():
         list(Period.objects.select_for_update().filter(pk=period.pk).values_list("pk", flat=True))
         before: dict[Key, Contribution] = {}
         after: dict[Key, Contribution] = {}
         for level, unit_id in enumerate(chain):
             existing = list(
-                Aggregate.objects.filter(period=period, unit_id=unit_id, indicator_id__in=list(indicators))
+                Aggregate.objects.filter(
+                    period=period, unit_id=unit_id, indicator_id__in=list(indicators)
+                ).defer("updated_at")
             )
             stored = {(row.indicator_id, row.disaggregation): _from_aggregate(row) for row in existing}
             if level == 0:
                 computed = _recomputed(period, unit_id, indicators)
             else:
-                computed = _recomputed(period, unit_id, others)
+                moved, recompute = _extremes_moved(stored, before, after, extremes)
+                computed = {key: item for key, item in moved.items() if key[0] not in recompute}
+                again = {**averages, **{pk: indicators[pk] for pk in recompute}}
+                computed.update(_recomputed(period, unit_id, again))
                 computed.update(_sums_moved(stored, before, after, sum_ids))
             _save(period, unit_id, computed, existing)
             before, after = stored, computed
