@@ -29,11 +29,13 @@ NEW_RESIDENT = {
 
 
 def open_menu_if_folded(page: Page) -> None:
-    """On a phone the account links sit in the folded menu: open it first."""
+    """On a phone the account links sit in the folded menu: open it first. Wait for the page's scripts
+    (a click before Bootstrap has loaded does nothing) and for the menu to finish opening."""
+    page.wait_for_load_state("load")
     toggler = page.locator('button.navbar-toggler[aria-controls="nav"]')
     if toggler.is_visible() and toggler.get_attribute("aria-expanded") != "true":
         toggler.click()
-        expect(page.locator("#nav")).to_be_visible()
+        expect(page.locator("#nav")).to_have_class(re.compile(r"\bshow\b"))
 
 
 def sign_in_with_password(page: Page, identifier: str, password: str) -> None:
