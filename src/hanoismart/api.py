@@ -9,6 +9,8 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from hanoismart.common.errors import ApplicationError, RateLimited
 from hanoismart.directory.api import router as directory_router
+from hanoismart.documents.api import router as documents_router
+from hanoismart.dossiers.api import router as dossiers_router
 from hanoismart.identity.api import router as identity_router
 from hanoismart.notifications.api import router as notifications_router
 from hanoismart.procedures.api import router as procedures_router
@@ -25,6 +27,8 @@ api.add_router("/", directory_router)
 api.add_router("/", identity_router)
 api.add_router("/", notifications_router)
 api.add_router("/", procedures_router)
+api.add_router("/", documents_router)
+api.add_router("/", dossiers_router)
 api.add_router("/reporting/", reporting_router)
 
 

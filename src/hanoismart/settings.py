@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "hanoismart.identity",
     "hanoismart.notifications",
     "hanoismart.procedures",
+    "hanoismart.documents",
+    "hanoismart.dossiers",
     "hanoismart.reporting",
 ]
 

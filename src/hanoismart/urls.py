@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("hanoismart.directory.urls")),
     path("", include("hanoismart.notifications.urls")),
     path("", include("hanoismart.procedures.urls")),
+    path("", include("hanoismart.documents.urls")),
+    path("", include("hanoismart.dossiers.urls")),
     path("", include("hanoismart.reporting.urls")),
     path("api/v1/", api.urls),
     # The OpenID Connect provider (django-oauth-toolkit's URL names, in its "oauth2_provider" namespace).

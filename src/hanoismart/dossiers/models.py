@@ -1,0 +1,406 @@
+"""Dossiers (hồ sơ) and their one-stop workflow: what was filed, by whom, where it stands (the national status
+codes), its deadlines and pauses, papers, events, apology letters, payments, ratings, and the messages that
+keep the national public service portal in sync. Every change goes through ``services``."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from hanoismart.procedures.models import DossierStatus
+
+#: Statuses in which a dossier is still being handled (its clock may run).
+OPEN_STATUSES = frozenset(
+    {
+        DossierStatus.SUBMITTED,
+        DossierStatus.RECEIVED,
+        DossierStatus.IN_PROGRESS,
+        DossierStatus.SUPPLEMENT_REQUESTED,
+        DossierStatus.FINANCIAL_OBLIGATION,
+    }
+)
+#: Statuses after which nothing more happens to a dossier (bar a rating).
+FINAL_STATUSES = frozenset(
+    {DossierStatus.NOT_RECEIVED, DossierStatus.WITHDRAWN, DossierStatus.STOPPED, DossierStatus.RETURNED}
+)
+
+
+class FilingChannel(models.TextChoices):
+    ONLINE = "online", _("Online")
+    IN_PERSON = "in_person", _("In person at the desk")
+    POST = "post", _("By post")
+
+
+class DeliveryMethod(models.TextChoices):
+    COLLECT = "collect", _("Collect at the desk")
+    POST = "post", _("Delivered by post")
+    ONLINE = "online", _("Electronic copy only")
+
+
+class Timeliness(models.TextChoices):
+    EARLY = "early", _("Early")
+    ON_TIME = "on_time", _("On time")
+    LATE = "late", _("Late")
+
+
+class PaymentStatus(models.TextChoices):
+    NONE = "none", _("Nothing to pay")
+    DUE = "due", _("Due")
+    PAID = "paid", _("Paid")
+    WAIVED = "waived", _("Waived")
+    CITY_PAID = "city_paid", _("Paid by the city")
+
+
+class Dossier(models.Model):
+    """One application for a procedure case, from filing to the returned result."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    code = models.CharField(_("dossier code"), max_length=60, unique=True)
+    procedure = models.ForeignKey(
+        "procedures.Procedure", verbose_name=_("procedure"), on_delete=models.PROTECT, related_name="+"
+    )
+    case = models.ForeignKey(
+        "procedures.Case", verbose_name=_("case"), on_delete=models.PROTECT, related_name="+"
+    )
+    agency = models.ForeignKey(
+        "directory.Agency",
+        verbose_name=_("receiving agency"),
+        on_delete=models.PROTECT,
+        related_name="dossiers",
+    )
+    # The agency's unit, kept on the row: staff scoping and statistics filter on it without a join.
+    unit = models.ForeignKey(
+        "directory.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="dossiers"
+    )
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("applicant's account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dossiers",
+    )
+    applicant_organisation = models.ForeignKey(
+        "identity.Organisation",
+        verbose_name=_("applicant organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dossiers",
+    )
+    # What the applicant declared at filing (kept even if the account changes later).
+    applicant_name = models.CharField(_("applicant's name"), max_length=200)
+    applicant_national_id = models.CharField(_("national ID number"), max_length=12, blank=True)
+    applicant_phone = models.CharField(_("phone"), max_length=20, blank=True)
+    applicant_email = models.EmailField(_("email"), blank=True)
+    applicant_address = models.CharField(_("address"), max_length=300, blank=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=FilingChannel.choices)
+    is_fully_online = models.BooleanField(_("fully online"), default=False)
+    status = models.CharField(
+        _("status"), max_length=2, choices=DossierStatus.choices, default=DossierStatus.SUBMITTED
+    )
+    step = models.ForeignKey(
+        "procedures.WorkflowStep",
+        verbose_name=_("current step"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    step_due_at = models.DateTimeField(_("step due"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("held by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_dossiers",
+    )
+    form_data = models.JSONField(_("application form"), default=dict, blank=True)
+    delivery_method = models.CharField(
+        _("how the result is delivered"),
+        max_length=20,
+        choices=DeliveryMethod.choices,
+        default=DeliveryMethod.COLLECT,
+    )
+    delivery_address = models.CharField(_("delivery address"), max_length=300, blank=True)
+    fee_total = models.PositiveIntegerField(_("fees (VND)"), default=0)
+    fee_applicant = models.PositiveIntegerField(_("paid by the applicant (VND)"), default=0)
+    fee_city = models.PositiveIntegerField(_("paid by the city (VND)"), default=0)
+    payment_status = models.CharField(
+        _("payment"), max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.NONE
+    )
+    submitted_at = models.DateTimeField(_("submitted at"))
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    # The clock stops while a supplement is awaited; due_at moves by the working time paused.
+    paused_since = models.DateTimeField(_("clock paused since"), null=True, blank=True)
+    paused_seconds = models.PositiveIntegerField(_("working time paused (seconds)"), default=0)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("result returned at"), null=True, blank=True)
+    timeliness = models.CharField(_("timeliness"), max_length=10, choices=Timeliness.choices, blank=True)
+    result_document = models.ForeignKey(
+        "documents.Document",
+        verbose_name=_("result"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("filed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        verbose_name = _("dossier")
+        verbose_name_plural = _("dossiers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="dossier_idempotency_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(fee_total=models.F("fee_applicant") + models.F("fee_city")),
+                name="dossier_fee_parts_add_up",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["unit", "status"], name="dossier_unit_status"),
+            models.Index(fields=["agency", "status"], name="dossier_agency_status"),
+            models.Index(fields=["applicant", "-submitted_at"], name="dossier_applicant"),
+            models.Index(fields=["status", "due_at"], name="dossier_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class ComponentSource(models.TextChoices):
+    NOT_DIGITISED = "not_digitised", _("Not digitised (paper only)")
+    DIGITISED = "digitised", _("Digitised (scanned or uploaded)")
+    REUSED = "reused", _("Reused from the document store")
+    REUSED_RESULT = "reused_result", _("Reused from another dossier's result")
+
+
+class DossierComponent(models.Model):
+    """One paper of a dossier: a catalog component satisfied by a file, a stored document, or paper."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="components")
+    component = models.ForeignKey(
+        "procedures.Component", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(_("name"), max_length=500)
+    source = models.CharField(_("source"), max_length=20, choices=ComponentSource.choices)
+    document = models.ForeignKey(
+        "documents.Document", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(_("file"), upload_to="dossiers/%Y/%m/", blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    is_supplement = models.BooleanField(_("added as a supplement"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dossier", "id"]
+        verbose_name = _("dossier paper")
+        verbose_name_plural = _("dossier papers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DossierEvent(models.Model):
+    """One step in a dossier's timeline: who did what, when, with a note and an optional attachment."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(_("by"), max_length=200, blank=True)
+    actor_role = models.CharField(max_length=20, blank=True)
+    action = models.CharField(_("action"), max_length=40)
+    from_status = models.CharField(max_length=2, choices=DossierStatus.choices, blank=True)
+    to_status = models.CharField(max_length=2, choices=DossierStatus.choices, blank=True)
+    step_name = models.CharField(_("step"), max_length=300, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    attachment = models.FileField(_("attachment"), upload_to="dossier-events/%Y/%m/", blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["dossier", "at", "id"]
+        verbose_name = _("dossier event")
+        verbose_name_plural = _("dossier events")
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id} {self.action}"
+
+
+class DossierCodeSequence(models.Model):
+    """The last number given to an agency's dossiers on one day: codes are ``{agency}-{yyMMdd}-{nnnn}``."""
+
+    agency_code = models.CharField(max_length=40)
+    day = models.DateField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency_code", "day"], name="dossier_code_sequence_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_code} {self.day}: {self.last_number}"
+
+
+class ApologyLetter(models.Model):
+    """Phiếu xin lỗi và hẹn lại ngày trả kết quả: required before a late dossier's result is returned."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="apology_letters")
+    reason = models.TextField(_("reason for the delay"))
+    previous_due_at = models.DateTimeField(_("previous due date"))
+    new_due_at = models.DateTimeField(_("new date for the result"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dossier", "created_at"]
+        verbose_name = _("apology letter")
+        verbose_name_plural = _("apology letters")
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id}: {self.new_due_at:%Y-%m-%d}"
+
+
+class PaymentState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Failed")
+
+
+class Payment(models.Model):
+    """A payment of a dossier's fees through the gateway adapter (the demo uses a simulator)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="payments")
+    amount = models.PositiveIntegerField(_("amount (VND)"))
+    payer = models.CharField(_("paid by"), max_length=20, default="applicant")
+    state = models.CharField(
+        _("state"), max_length=20, choices=PaymentState.choices, default=PaymentState.PENDING
+    )
+    gateway = models.CharField(_("gateway"), max_length=40)
+    gateway_ref = models.CharField(_("gateway reference"), max_length=100, blank=True)
+    receipt_number = models.CharField(_("receipt number"), max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["dossier", "created_at"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_ref"],
+                condition=~Q(gateway_ref=""),
+                name="payment_gateway_ref_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id}: {self.amount} VND ({self.state})"
+
+
+class Satisfaction(models.TextChoices):
+    VERY_SATISFIED = "very_satisfied", _("Very satisfied")
+    SATISFIED = "satisfied", _("Satisfied")
+    NOT_SATISFIED = "not_satisfied", _("Not satisfied")
+
+
+class Rating(models.Model):
+    """The applicant's rating after the return: nine criteria scored 2/1/0 and an overall verdict."""
+
+    dossier = models.OneToOneField(Dossier, on_delete=models.CASCADE, related_name="rating")
+    scores = models.JSONField(_("scores by criterion"), default=dict)
+    total = models.PositiveSmallIntegerField(_("total score"), default=0)
+    overall = models.CharField(_("overall"), max_length=20, choices=Satisfaction.choices)
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        constraints = [models.CheckConstraint(condition=Q(total__lte=18), name="rating_total_max")]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id}: {self.overall}"
+
+
+class SyncState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class PortalSyncMessage(models.Model):
+    """A status change queued for the national public service portal, delivered with retries, in order."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="portal_messages")
+    sequence = models.PositiveIntegerField()
+    status = models.CharField(max_length=2, choices=DossierStatus.choices)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=20, choices=SyncState.choices, default=SyncState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dossier", "sequence"]
+        verbose_name = _("national portal sync message")
+        verbose_name_plural = _("national portal sync messages")
+        constraints = [
+            models.UniqueConstraint(fields=["dossier", "sequence"], name="portal_sync_sequence_unique")
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="portal_sync_due")]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id}#{self.sequence} → {self.status}"
+
+
+class PortalSimulatorRecord(models.Model):
+    """What the national portal simulator received (the demo's and the tests' stand-in for the portal)."""
+
+    dossier_code = models.CharField(max_length=60, db_index=True)
+    status = models.CharField(max_length=2)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_code} → {self.status}"
