@@ -97,10 +97,16 @@ TEMPLATES = [
 ]
 
 # Database: SQLite under var/ unless DATABASE_URL names another (PostgreSQL in production).
+# A server connection is kept 60 s by each server thread (WSGI: a thread's requests reuse it): opening one per
+# request cost about 40% of a token request's CPU (bench/README.md). SQLite connections are cheap.
+_DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'hanoismart.sqlite3'}")
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'hanoismart.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
+        _DATABASE_URL,
+        conn_max_age=env_int(
+            "DATABASE_CONN_MAX_AGE", 0 if _DATABASE_URL.startswith("sqlite") else 60, minimum=0
+        ),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -119,11 +125,13 @@ LOGIN_URL = "identity:sign_in"
 LOGIN_REDIRECT_URL = "identity:account"
 LOGOUT_REDIRECT_URL = "home"
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Django's Argon2 (defaults unchanged), at most PASSWORD_HASH_CONCURRENCY at a time per process.
+    "hanoismart.identity.hashers.BoundedArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     # Apps' client secrets only (long random strings): see identity/hashers.py.
     "hanoismart.identity.hashers.ClientSecretHasher",
 ]
+PASSWORD_HASH_CONCURRENCY = env_int("PASSWORD_HASH_CONCURRENCY", 1, minimum=1)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
