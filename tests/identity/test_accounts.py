@@ -453,3 +453,21 @@ def test_sign_out_is_post_only_and_forgets_the_device(personas):
     assert (
         AuditEvent.objects.filter(action="identity.signed_out", subject_ref=resident.public_id).count() == 1
     )
+
+
+def test_the_ward_list_follows_vietnamese_alphabetical_order(db):
+    # given: wards whose byte order differs from their alphabetical order (Đ sorts after every ASCII letter)
+    from hanoismart.directory.models import Unit, UnitKind
+    from hanoismart.identity.selectors.accounts import ward_choices
+    from tests.directory.factories import UnitFactory
+
+    city = Unit.objects.filter(code="01").first() or UnitFactory(code="01", name="Thành phố Hà Nội")
+    city.kind = UnitKind.CITY
+    city.save()
+    wards = [("98001", "Phường Hoàng Mai"), ("98002", "Phường Hà Đông"), ("98003", "Phường Đống Đa")]
+    for code, name in wards:
+        UnitFactory(code=code, name=name, parent=city)
+    # when
+    names = [unit.name for unit in ward_choices() if unit.code.startswith("98")]
+    # then: Đ is read as D, and "Hà Đông" comes before "Hoàng Mai"
+    assert names == ["Phường Đống Đa", "Phường Hà Đông", "Phường Hoàng Mai"]

@@ -50,11 +50,13 @@ ACTION_LABELS = {
 
 
 def ward_choices() -> QuerySet[Unit]:
-    """The wards and communes of the deployment's city in force today, by name, for "ward of residence"."""
+    """The wards and communes of the deployment's city in force today, for "ward of residence", in the order a
+    Vietnamese reader expects (by the name without diacritics: Hà Đông before Hoàng Mai, which byte order
+    reverses)."""
     return (
         unit_list(parent_code=settings.PROVINCE_CODE)
         .filter(kind__in=(UnitKind.WARD, UnitKind.COMMUNE))
-        .order_by("name")
+        .order_by("name_folded", "name")
     )
 
 
