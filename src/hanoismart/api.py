@@ -28,6 +28,7 @@ api.add_router("/", identity_router)
 api.add_router("/", notifications_router)
 api.add_router("/", procedures_router)
 api.add_router("/", documents_router)
+api.add_router("/", "hanoismart.dossiers.api_stats.router")  # before dossiers: /dossiers/stats
 api.add_router("/", dossiers_router)
 api.add_router("/reporting/", reporting_router)
 

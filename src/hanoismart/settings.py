@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hanoismart.common.context_processors.platform",
+                "hanoismart.dossiers.context_processors.desk_link",
             ],
         },
     },
@@ -292,6 +293,32 @@ SMS_GATEWAY = env_choice("SMS_GATEWAY", "console", ("console", "webhook"))
 SMS_WEBHOOK_URL = env_str("SMS_WEBHOOK_URL", "")
 ZALO_WEBHOOK_URL = env_str("ZALO_WEBHOOK_URL", "")
 NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 6, minimum=1)
+
+# Dossiers: the payment gateway and the national public service portal, as dotted paths of adapters
+# (the defaults are the demo's simulators); sync messages are retried with backoff up to the limit.
+PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "hanoismart.dossiers.services.payments.SimulatorGateway")
+NATIONAL_PORTAL_ADAPTER = env_str(
+    "NATIONAL_PORTAL_ADAPTER", "hanoismart.dossiers.services.portal.SimulatorPortal"
+)
+NATIONAL_PORTAL_MAX_ATTEMPTS = env_int("NATIONAL_PORTAL_MAX_ATTEMPTS", 10, minimum=1)
+
+# Documents: the font of rendered PDFs (Vietnamese needs a Unicode font) and the keys that sign results.
+# "development" makes a development CA and a key per agency under SIGNING_DIR on first use (never for a real
+# deployment); "files" reads each agency's key and certificate from SIGNING_DIR (<agency code>.key.pem and
+# <agency code>.cert.pem); "pkcs11" signs inside an HSM. See docs/documents.md.
+PDF_FONT_REGULAR = env_str("PDF_FONT_REGULAR", "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf")
+PDF_FONT_BOLD = env_str("PDF_FONT_BOLD", "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf")
+SIGNING_MODE = env_choice("SIGNING_MODE", "development", ("development", "files", "pkcs11"))
+SIGNING_DIR = Path(env_str("SIGNING_DIR", str(VAR_DIR / "signing")))
+# PEM files of the CA certificates /verify trusts (comma-separated); empty in development: the development CA.
+SIGNING_TRUST_ROOTS = env_list("SIGNING_TRUST_ROOTS", [])
+SIGNING_PKCS11_MODULE = env_str("SIGNING_PKCS11_MODULE", "")
+SIGNING_PKCS11_TOKEN_LABEL = env_str("SIGNING_PKCS11_TOKEN_LABEL", "")
+SIGNING_PKCS11_PIN = env_str("SIGNING_PKCS11_PIN", "")
+# Shared links to a document expire after at most this many days.
+DOCUMENT_SHARE_MAX_DAYS = env_int("DOCUMENT_SHARE_MAX_DAYS", 90, minimum=1)
+# The largest file an owner may upload to their store.
+DOCUMENT_UPLOAD_MAX_BYTES = env_int("DOCUMENT_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 X_FRAME_OPTIONS = "DENY"

@@ -118,3 +118,27 @@ class DocumentFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DocumentShare(models.Model):
+    """A link the owner gives someone (a bank, an employer) to see and download one document until it
+    expires or the owner revokes it. The token is unguessable; only its SHA-256 is stored."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="shares")
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("shared by")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    view_count = models.PositiveIntegerField(_("times opened"), default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("shared link")
+        verbose_name_plural = _("shared links")
+
+    def __str__(self) -> str:
+        return f"{self.document} · {self.expires_at:%d/%m/%Y}"

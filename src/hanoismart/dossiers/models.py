@@ -404,3 +404,17 @@ class PortalSimulatorRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dossier_code} → {self.status}"
+
+
+#: The nine criteria of the satisfaction rating (each scored 2 good, 1 fair, 0 poor), in the order shown.
+RATING_CRITERIA: dict[str, str] = {
+    "information": _("The procedure's information was public and easy to find"),
+    "access": _("Filing was easy (online or at the desk)"),
+    "guidance": _("Staff explained clearly what was needed"),
+    "attitude": _("Staff were courteous"),
+    "papers": _("Only the published papers were asked for"),
+    "fees": _("Only the published fees were charged"),
+    "time": _("The result came by the promised date"),
+    "result": _("The result was correct"),
+    "feedback": _("Questions and complaints were answered"),
+}

@@ -1,0 +1,388 @@
+"""Sustained online dossier submissions over HTTP, against the production server (`hanoismart serve`: granian,
+WSGI), side by side with the same rows inserted by plain SQL, so the ratio shows our overhead.
+
+    HANOISMART_PG_PORT=55464 scripts/postgres.sh .venv/bin/python bench/dossiers.py --duration 20
+
+(a) HTTP: wrk keeps ``--connections`` connections busy for ``--duration`` seconds, each request a
+    POST /api/v1/dossiers (birth registration 1.001193, the catalog's most filed procedure) with a bearer
+    token of one of ``--residents`` residents spread over ``--wards`` wards (each files with their own ward's
+    committee, so the daily code sequences are as contended as in a city with that many busy desks), a fresh
+    Idempotency-Key, a valid form and its two mandatory papers reused from the resident's store. The server
+    does everything a real filing does: token check, form validation, fee, due preview, code allocation,
+    rows, audit, national-portal message, notification outbox.
+(b) SQL: the same rows the filing writes for the dossier itself (the code sequence upsert, the dossier,
+    its two papers, its event) in one transaction per submission, from ``--connections`` threads each with
+    its own psycopg connection, for the same duration: the database's limit for this shape of write.
+
+Reports submissions/s, p50/p95 latency and the ratio (b)/(a); PostgreSQL only for (b) (on SQLite only (a)).
+It writes into the database it is given: it refuses anything but SQLite under var/bench-dossiers/ or a server
+on 127.0.0.1. Results go to var/bench-dossiers/dossiers-<time>.json and JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+VAR_DIR = PROJECT_DIR / "var" / "bench-dossiers"
+PY = sys.executable
+HOST = "127.0.0.1"
+PROCEDURE, CASE = "1.001193", "dung-han"
+
+SETUP = r"""
+import datetime as dt, json, secrets
+from django.utils import timezone
+from oauth2_provider.models import AccessToken
+from hanoismart.directory.models import Agency, AgencyKind, Unit
+from hanoismart.directory.services import directory_seed
+from hanoismart.documents.models import Document, Provenance
+from hanoismart.identity.models import ClientApp, ClientScope, User
+from hanoismart.procedures import seeds as procedure_seeds
+from hanoismart.procedures.models import Case
+import io
+if not Unit.objects.exists():
+    directory_seed()
+if not Case.objects.filter(procedure__national_code=__PROCEDURE__, code=__CASE__).exists():
+    procedure_seeds.run(demo=False, stdout=io.StringIO())
+case = Case.objects.get(procedure__national_code=__PROCEDURE__, code=__CASE__)
+components = list(case.components.filter(is_mandatory=True).order_by("order"))
+app, made = ClientApp.objects.get_or_create(client_id="bench-dossiers", defaults=dict(
+    name="bench dossiers", client_type="public", authorization_grant_type="authorization-code",
+    redirect_uris="http://127.0.0.1:8765/callback", client_secret="", status="approved"))
+if made:
+    for scope in ("dossiers.read", "dossiers.write"):
+        ClientScope.objects.create(app=app, scope=scope, purpose="bench")
+committees = Agency.objects.filter(kind=AgencyKind.PEOPLES_COMMITTEE, is_active=True)
+wards = list(Unit.objects.filter(parent__isnull=False, valid_to__isnull=True, agencies__in=committees)
+             .distinct().order_by("code")[:__WARDS__])
+residents = []
+for number in range(__RESIDENTS__):
+    national_id = f"0010959{number:05d}"
+    user = User.objects.filter(national_id=national_id).first()
+    if user is None:
+        user = User.objects.create_user(national_id, None, full_name=f"Người Thử {number}",
+                                        ward=wards[number % len(wards)], assurance_level=2)
+    papers = {}
+    for component in components:
+        document = Document.objects.filter(owner_user=user, type_code=component.document_type_code).first()
+        if document is None:
+            document = Document.objects.create(owner_user=user, type_code=component.document_type_code,
+                type_name=component.name[:300], title=component.name[:500], provenance=Provenance.DIGITISED)
+        papers[component.pk] = str(document.public_id)
+    token = secrets.token_urlsafe(30)
+    AccessToken.objects.create(user=user, application=app, token=token, scope="dossiers.read dossiers.write",
+                               expires=timezone.now() + dt.timedelta(hours=6))
+    residents.append({"token": token, "national_id": national_id, "name": user.full_name, "papers": papers})
+print("RESIDENTS=" + json.dumps(residents))
+"""
+
+# One request per call: the resident of this connection, a fresh Idempotency-Key. p95 comes from done().
+LUA = r"""
+local residents = {%s}
+local run = "%s"
+local counter = 0
+local thread_id = 0
+local threads = {}
+function setup(thread)
+  thread_id = thread_id + 1
+  thread:set("id", thread_id)
+  table.insert(threads, thread)
+end
+function request()
+  counter = counter + 1
+  local resident = residents[((id - 1) * 7919 + counter) %% #residents + 1]
+  wrk.headers["Authorization"] = "Bearer " .. resident[1]
+  wrk.headers["Idempotency-Key"] = run .. "-" .. id .. "-" .. counter
+  wrk.headers["Content-Type"] = "application/json"
+  return wrk.format("POST", "/api/v1/dossiers", nil, resident[2])
+end
+function done(summary, latency, requests)
+  io.write(string.format("P50_US=%%d\nP95_US=%%d\nP99_US=%%d\n",
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "HANOISMART_VAR_DIR": str(VAR_DIR),
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
+        "PYTHONPATH": str(PROJECT_DIR / "src"),
+    }
+
+
+def database_guard() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        return f"sqlite:///{VAR_DIR / 'hanoismart.sqlite3'}"
+    if "@127.0.0.1:" in url or "@localhost:" in url:
+        return url
+    sys.exit(f"bench/dossiers.py writes into its database; refusing {url!r} (use scripts/postgres.sh).")
+
+
+def manage(*args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [PY, str(PROJECT_DIR / "manage.py"), *args],
+        env=env(),
+        input=stdin,
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    if "Traceback" in done.stderr:
+        sys.exit(done.stderr[-3000:])
+    return done.stdout
+
+
+def body_for(resident: dict) -> str:
+    form = {
+        "applicant_name": resident["name"],
+        "applicant_id": resident["national_id"],
+        "relationship": "cha",
+        "child_name": "Nguyễn Văn Bé",
+        "child_birth_date": "2026-01-15",
+        "child_sex": "nam",
+        "place_of_birth": "Bệnh viện Phụ sản Hà Nội",
+    }
+    components = [
+        {"component_id": int(pk), "document_id": public_id} for pk, public_id in resident["papers"].items()
+    ]
+    return json.dumps(
+        {"procedure": PROCEDURE, "case": CASE, "form_data": form, "components": components},
+        ensure_ascii=True,
+    )
+
+
+def lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def http_run(port: int, residents: list[dict], *, duration: int, connections: int, threads: int) -> dict:
+    rows = ",".join(f"{{{lua_string(r['token'])}, {lua_string(body_for(r))}}}" for r in residents)
+    script = LUA % (rows, uuid.uuid4().hex[:12])
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    output = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency",
+         "-s", handle.name, f"http://{HOST}:{port}/api/v1/dossiers"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    count = int(re.search(r"(\d+) requests in", output).group(1))
+    return {
+        "requests": count,
+        "errors": int(non_2xx.group(1)) if non_2xx else 0,
+        "per_second": round(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), 1),
+        "p50_ms": round(int(re.search(r"P50_US=(\d+)", output).group(1)) / 1000, 1),
+        "p95_ms": round(int(re.search(r"P95_US=(\d+)", output).group(1)) / 1000, 1),
+        "p99_ms": round(int(re.search(r"P99_US=(\d+)", output).group(1)) / 1000, 1),
+    }
+
+
+SQL_SEQUENCE = """
+INSERT INTO dossiers_dossiercodesequence (agency_code, day, last_number) VALUES (%s, %s, 1)
+ON CONFLICT (agency_code, day) DO UPDATE SET last_number = dossiers_dossiercodesequence.last_number + 1
+RETURNING last_number
+"""
+SQL_DOSSIER = """
+INSERT INTO dossiers_dossier (public_id, code, procedure_id, case_id, agency_id, unit_id, applicant_id,
+  applicant_name, applicant_national_id, applicant_phone, applicant_email, applicant_address, channel,
+  is_fully_online, status, form_data, delivery_method, delivery_address, fee_total, fee_applicant, fee_city,
+  payment_status, submitted_at, paused_seconds, timeliness, created_by_id, idempotency_key, created_at,
+  updated_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, '', '', '', 'online', true, '1', %s, 'collect', '', 0, 0, 0,
+  'none', now(), 0, '', %s, %s, now(), now())
+RETURNING id
+"""
+SQL_COMPONENT = """
+INSERT INTO dossiers_dossiercomponent (public_id, dossier_id, component_id, name, source, document_id, file,
+  file_name, content_type, size, sha256, is_supplement, created_at)
+VALUES (%s, %s, %s, %s, 'reused', NULL, '', '', '', 0, '', false, now())
+"""
+SQL_EVENT = """
+INSERT INTO dossiers_dossierevent (dossier_id, at, actor_id, actor_label, actor_role, action, from_status,
+  to_status, step_name, note, attachment, details)
+VALUES (%s, now(), %s, %s, 'applicant', 'submit', '', '1', '', '', '', '{"channel": "online"}')
+"""
+
+
+def sql_run(url: str, plan: dict, *, duration: int, connections: int) -> dict:
+    """(b): one transaction per submission, ``connections`` threads, for ``duration`` seconds."""
+    import datetime as dt
+
+    import psycopg
+
+    dsn = re.sub(r"^postgres(ql)?://", "postgresql://", url)
+    latencies: list[list[float]] = [[] for _ in range(connections)]
+    stop = time.perf_counter() + duration
+    form = json.dumps({"child_name": "Nguyễn Văn Bé", "child_sex": "nam"})
+
+    def worker(index: int) -> None:
+        with psycopg.connect(dsn) as connection:
+            number = 0
+            while time.perf_counter() < stop:
+                number += 1
+                applicant = plan["applicants"][(index * 7919 + number) % len(plan["applicants"])]
+                began = time.perf_counter()
+                with connection.transaction(), connection.cursor() as cursor:
+                    day = dt.date.today()  # noqa: DTZ011 - the code's day; the same for every row of the run
+                    cursor.execute(SQL_SEQUENCE, (applicant["agency_code"], day))
+                    last = cursor.fetchone()[0]
+                    code = f"SQL{applicant['agency_code']}-{day:%y%m%d}-{last:04d}"
+                    cursor.execute(
+                        SQL_DOSSIER,
+                        (uuid.uuid4(), code, plan["procedure_id"], plan["case_id"], applicant["agency_id"],
+                         applicant["unit_id"], applicant["id"], applicant["name"], applicant["national_id"],
+                         form, applicant["id"], f"sql-{index}-{number}-{uuid.uuid4().hex[:8]}"),
+                    )  # fmt: skip
+                    dossier_id = cursor.fetchone()[0]
+                    cursor.executemany(
+                        SQL_COMPONENT,
+                        [(uuid.uuid4(), dossier_id, pk, name) for pk, name in plan["components"]],
+                    )
+                    cursor.execute(SQL_EVENT, (dossier_id, applicant["id"], applicant["name"]))
+                latencies[index].append(time.perf_counter() - began)
+
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    started = time.perf_counter()
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    samples = sorted(s for per_thread in latencies for s in per_thread)
+    return {
+        "requests": len(samples),
+        "per_second": round(len(samples) / elapsed, 1),
+        "p50_ms": round(statistics.median(samples) * 1000, 2),
+        "p95_ms": round(samples[max(0, round(0.95 * len(samples)) - 1)] * 1000, 2),
+        "p99_ms": round(samples[max(0, round(0.99 * len(samples)) - 1)] * 1000, 2),
+    }
+
+
+SQL_PLAN = r"""
+import json
+from hanoismart.directory.models import Agency, AgencyKind
+from hanoismart.identity.models import User
+from hanoismart.procedures.models import Case
+case = Case.objects.get(procedure__national_code=__PROCEDURE__, code=__CASE__)
+applicants = []
+for user in User.objects.filter(national_id__startswith="0010959").select_related("ward"):
+    agency = Agency.objects.filter(unit=user.ward, kind=AgencyKind.PEOPLES_COMMITTEE, is_active=True).first()
+    applicants.append({"id": user.pk, "name": user.full_name, "national_id": user.national_id,
+                       "agency_code": agency.code, "agency_id": agency.pk, "unit_id": user.ward_id})
+components = [(c.pk, c.name) for c in case.components.filter(is_mandatory=True).order_by("order")]
+print("PLAN=" + json.dumps({"procedure_id": case.procedure_id, "case_id": case.pk, "components": components,
+                            "applicants": applicants}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--port", type=int, default=8093)
+    parser.add_argument("--workers", type=int, default=2, help="granian worker processes")
+    parser.add_argument("--duration", type=int, default=20, help="seconds of each run")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent submissions")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--residents", type=int, default=200)
+    parser.add_argument("--wards", type=int, default=20)
+    parser.add_argument("--skip-sql", action="store_true", help="only the HTTP run")
+    args = parser.parse_args()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    url = database_guard()
+    database = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    print(f"==> {database}: migrate, seed the catalog and {args.residents} residents", flush=True)
+    manage("migrate", "--noinput")
+    manage("collectstatic", "--noinput")
+    setup = SETUP.replace("__PROCEDURE__", repr(PROCEDURE)).replace("__CASE__", repr(CASE))
+    setup = setup.replace("__WARDS__", str(args.wards)).replace("__RESIDENTS__", str(args.residents))
+    residents = json.loads(re.search(r"RESIDENTS=(.*)", manage("shell", stdin=setup)).group(1))
+
+    server = subprocess.Popen(
+        [PY, str(PROJECT_DIR / "manage.py"), "serve", "--host", HOST, "--port", str(args.port),
+         "--workers", str(args.workers)],
+        env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"http://{HOST}:{args.port}/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        # One request first: it must succeed, or the numbers would measure refusals.
+        request = urllib.request.Request(
+            f"http://{HOST}:{args.port}/api/v1/dossiers",
+            data=body_for(residents[0]).encode(),
+            headers={
+                "Authorization": f"Bearer {residents[0]['token']}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": uuid.uuid4().hex,
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - http://127.0.0.1
+                first = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            sys.exit(f"the first submission was refused: {error.code} {error.read().decode()[:500]}")
+        print(f"==> first submission {first['code']}; HTTP run ({args.connections} connections, "
+              f"{args.duration} s)", flush=True)  # fmt: skip
+        load_before = os.getloadavg()[0]
+        http = http_run(
+            args.port, residents, duration=args.duration, connections=args.connections, threads=args.threads
+        )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+    sql = None
+    if database == "PostgreSQL" and not args.skip_sql:
+        print(f"==> SQL run ({args.connections} connections, {args.duration} s)", flush=True)
+        plan_script = SQL_PLAN.replace("__PROCEDURE__", repr(PROCEDURE)).replace("__CASE__", repr(CASE))
+        plan = json.loads(re.search(r"PLAN=(.*)", manage("shell", stdin=plan_script)).group(1))
+        sql = sql_run(url, plan, duration=args.duration, connections=args.connections)
+    report = {
+        "database": database,
+        "workers": args.workers,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "residents": args.residents,
+        "wards": args.wards,
+        "cpus": os.cpu_count(),
+        "load_average_before": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
+        "http": http,
+        "sql": sql,
+        "sql_to_http_throughput": round(sql["per_second"] / http["per_second"], 1)
+        if sql and http["per_second"]
+        else None,
+        "target": {"per_second": 200, "p95_ms": 150},
+    }  # fmt: skip
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (VAR_DIR / f"dossiers-{stamp}.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

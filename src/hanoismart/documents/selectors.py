@@ -1,0 +1,126 @@
+"""Reads of the document store, scoped to the actor: an owner sees their own documents and those of the
+organisations they act for; the public sees only what /verify may show."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from hanoismart.common.errors import NotFound
+from hanoismart.documents.models import Document, DocumentFile, DocumentShare, DocumentStatus
+from hanoismart.identity.selectors.organisations import organisations_of
+
+
+def _uuid_or_none(value: uuid.UUID | str | None) -> uuid.UUID | None:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _not_found() -> NotFound:
+    return NotFound(_("No such document in your store."))
+
+
+def documents_of(*, actor: Any) -> QuerySet[Document]:
+    """The actor's own store: their documents and those of the organisations they act for, newest first."""
+    if actor is None or not actor.is_authenticated or not actor.is_active:
+        return Document.objects.none()
+    organisation_ids = list(organisations_of(actor).values_list("pk", flat=True))
+    owned = Q(owner_user=actor)
+    if organisation_ids:
+        owned |= Q(owner_organisation_id__in=organisation_ids)
+    return Document.objects.filter(owned).select_related("issuer_agency", "owner_organisation")
+
+
+def documents_matching(*, actor: Any, type_code: str) -> QuerySet[Document]:
+    """The actor's documents of ``type_code`` that can satisfy a dossier component: valid and unexpired."""
+    today = timezone.localdate()
+    return documents_of(actor=actor).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=today),
+        type_code=type_code,
+        status=DocumentStatus.VALID,
+    )
+
+
+def document_owned_by(*, actor: Any, public_id: uuid.UUID | str) -> Document:
+    """One document of the actor's store; NotFound for an unknown one or another owner's (never 403: a
+    guessed id must not reveal that a document exists)."""
+    identifier = _uuid_or_none(public_id)
+    if identifier is None:
+        raise _not_found()
+    document = documents_of(actor=actor).filter(public_id=identifier).first()
+    if document is None:
+        raise _not_found()
+    return document
+
+
+def document_main_file(*, document: Document) -> DocumentFile | None:
+    """The file a download gives: the signed PDF if there is one, else the first file."""
+    files = list(document.files.all())
+    signed = [file for file in files if file.is_signed_pdf]
+    return (signed or files or [None])[0]
+
+
+def document_for_verification(*, public_id: uuid.UUID | str) -> Document:
+    """The government-issued document /verify shows (an owner's own uploads are never public)."""
+    identifier = _uuid_or_none(public_id)
+    document = (
+        Document.objects.select_related("issuer_agency", "superseded_by")
+        .exclude(provenance="uploaded")
+        .filter(public_id=identifier)
+        .first()
+        if identifier
+        else None
+    )
+    if document is None:
+        raise NotFound(_("No document with this identifier was issued through HanoiSmart."))
+    return document
+
+
+def document_by_file_digest(*, sha256: str) -> Document | None:
+    """The government-issued document whose signed PDF has this SHA-256, if it was issued here."""
+    file = (
+        DocumentFile.objects.select_related("document__issuer_agency", "document__superseded_by")
+        .filter(sha256=sha256, is_signed_pdf=True)
+        .exclude(document__provenance="uploaded")
+        .first()
+    )
+    return file.document if file else None
+
+
+def document_shares(*, actor: Any, document: Document) -> QuerySet[DocumentShare]:
+    """The links the owner has shared for ``document`` that still work (not expired, not revoked)."""
+    return DocumentShare.objects.filter(
+        document=document,
+        document__in=documents_of(actor=actor),
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).order_by("expires_at", "pk")
+
+
+def share_token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def share_by_token(*, token: str) -> DocumentShare:
+    """The live share behind ``token``; NotFound when unknown, expired or revoked (one answer for all)."""
+    share = (
+        DocumentShare.objects.select_related("document__issuer_agency")
+        .filter(
+            token_digest=share_token_digest(token or ""),
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .first()
+    )
+    if share is None:
+        raise NotFound(_("This link does not exist or has expired."))
+    return share

@@ -1,0 +1,195 @@
+"""What every dossier service shares: who may act (one check), locking the row, and the record each change
+leaves behind — the timeline event, the audit event, the national-portal sync message and the applicant's
+notification (after commit). A refused action raises before any of these is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from hanoismart.audit.services import audit_record
+from hanoismart.common.errors import NotAuthenticated, PermissionDenied
+from hanoismart.directory.selectors import working_calendar
+from hanoismart.dossiers.models import Dossier, DossierEvent, PortalSyncMessage
+from hanoismart.dossiers.permissions import DossierPermission, position_for
+from hanoismart.notifications.services import message_send
+
+NOTIFY_CHANNELS = ("in_app", "sms")
+
+
+@dataclass(frozen=True)
+class Acting:
+    """How an actor acts on a dossier: as its applicant, through a staff position, or as a superuser."""
+
+    user: Any
+    role: str
+    label: str
+
+
+def now() -> dt.datetime:
+    return timezone.now()
+
+
+def calendar():
+    """The city's working calendar (cached per process by directory)."""
+    return working_calendar()
+
+
+def require_signed_in(actor: Any) -> None:
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise NotAuthenticated(_("Sign in to do this."))
+
+
+def acting_as_staff(actor: Any, dossier: Dossier, *perms: DossierPermission) -> Acting:
+    """The position through which ``actor`` holds one of ``perms`` in the dossier's agency (a superuser
+    passes); PermissionDenied otherwise, before anything is written."""
+    require_signed_in(actor)
+    if actor.is_superuser:
+        return Acting(user=actor, role="superuser", label=str(actor))
+    for perm in perms:
+        position = position_for(actor, perm, agency_id=dossier.agency_id)
+        if position is not None:
+            return Acting(user=actor, role=position.role, label=str(actor))
+    raise PermissionDenied(
+        _("You do not serve the agency handling this dossier, or your role cannot do this.")
+    )
+
+
+def acting_as_applicant(actor: Any, dossier: Dossier) -> Acting:
+    """The applicant acting on their own dossier; PermissionDenied for anyone else."""
+    require_signed_in(actor)
+    if dossier.applicant_id is None or dossier.applicant_id != actor.pk:
+        raise PermissionDenied(_("Only the applicant can do this."))
+    return Acting(user=actor, role="applicant", label=str(actor))
+
+
+def locked(dossier: Dossier) -> Dossier:
+    """The dossier re-read under a row lock, so two actions on one dossier run one after the other."""
+    return (
+        Dossier.objects.select_for_update(of=("self",))
+        .select_related("case", "procedure", "agency", "step")
+        .get(pk=dossier.pk)
+    )
+
+
+def portal_payload(dossier: Dossier) -> dict[str, Any]:
+    """What the national portal receives on a status change: codes, status and dates (no personal data
+    beyond what the portal already holds about the dossier)."""
+
+    def iso(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "code": dossier.code,
+        "procedure_code": dossier.procedure.national_code,
+        "agency_code": dossier.agency.code,
+        "status": dossier.status,
+        "channel": dossier.channel,
+        "submitted_at": iso(dossier.submitted_at),
+        "received_at": iso(dossier.received_at),
+        "due_at": iso(dossier.due_at),
+        "finished_at": iso(dossier.finished_at),
+        "returned_at": iso(dossier.returned_at),
+        "timeliness": dossier.timeliness,
+        "result_document": str(dossier.result_document.public_id) if dossier.result_document_id else None,
+    }
+
+
+def portal_message_queue(*, dossier: Dossier) -> PortalSyncMessage:
+    """Queue the dossier's current status for the national portal (next sequence number of the dossier)."""
+    last = PortalSyncMessage.objects.filter(dossier=dossier).aggregate(last=Max("sequence"))["last"] or 0
+    message = PortalSyncMessage.objects.create(
+        dossier=dossier,
+        sequence=last + 1,
+        status=dossier.status,
+        payload=portal_payload(dossier),
+        next_attempt_at=now(),
+    )
+
+    def deliver() -> None:
+        from hanoismart.dossiers.tasks import deliver_portal_messages
+
+        deliver_portal_messages(dossier.pk)
+
+    transaction.on_commit(deliver, robust=True)
+    return message
+
+
+def notify_applicant(*, dossier: Dossier, event: str, extra: dict[str, Any] | None = None) -> None:
+    """Tell the applicant (in-app and SMS) after commit; without an account, an SMS to the phone they gave."""
+    applicant = dossier.applicant
+    context = {
+        "code": dossier.code,
+        "procedure": dossier.procedure.name,
+        "status": dossier.get_status_display(),
+        "status_code": dossier.status,
+        "event": event,
+        "due_at": timezone.localtime(dossier.due_at) if dossier.due_at else None,
+        **(extra or {}),
+    }
+    channels = NOTIFY_CHANNELS if applicant is not None else ("sms",)
+    address = "" if applicant is not None else dossier.applicant_phone
+    if applicant is None and not address:
+        return
+    transaction.on_commit(
+        lambda: message_send(
+            recipient=applicant,
+            template="dossiers.status",
+            context=context,
+            channels=list(channels),
+            address=address,
+        ),
+        robust=True,
+    )
+
+
+def record(
+    dossier: Dossier,
+    *,
+    acting: Acting | None,
+    action: str,
+    from_status: str,
+    note: str = "",
+    details: dict[str, Any] | None = None,
+    attachment: Any = None,
+    notify: bool = True,
+    notify_extra: dict[str, Any] | None = None,
+) -> DossierEvent:
+    """Leave the trace of one change: the event, the audit event (subject: the applicant's account), the
+    national-portal sync message when the status changed, and the applicant's notification."""
+    event = DossierEvent(
+        dossier=dossier,
+        at=now(),
+        actor=acting.user if acting else None,
+        actor_label=acting.label if acting else "",
+        actor_role=acting.role if acting else "",
+        action=action,
+        from_status=from_status,
+        to_status=dossier.status,
+        step_name=dossier.step.name if dossier.step_id else "",
+        note=note,
+        details=details or {},
+    )
+    if attachment is not None:
+        event.attachment = attachment
+    event.save()
+    audit_record(
+        actor=acting.user if acting else None,
+        action=f"dossiers.{action}",
+        obj=dossier,
+        subject=dossier.applicant,
+        unit_code=dossier.unit.code if dossier.unit_id else "",
+        actor_role=acting.role if acting else "",
+        details={"code": dossier.code, "from": from_status, "to": dossier.status, **(details or {})},
+    )
+    if dossier.status != from_status:
+        portal_message_queue(dossier=dossier)
+    if notify:
+        notify_applicant(dossier=dossier, event=action, extra=notify_extra)
+    return event

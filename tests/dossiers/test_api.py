@@ -1,0 +1,193 @@
+"""The dossiers API: filing with Idempotency-Key, lists and details scoped to the caller, actions, the public
+lookup, and bearer tokens with scopes."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from oauth2_provider.models import AccessToken
+
+from hanoismart.dossiers.models import Dossier
+from tests.dossiers.support import PDF, submit, trace_counts
+from tests.identity.oidc_support import make_app
+
+pytestmark = pytest.mark.django_db
+
+
+def _token(user, scope: str) -> str:
+    value = f"tok-{user.pk}-{scope.replace(' ', '-')}"
+    AccessToken.objects.create(
+        user=user,
+        application=make_app(),
+        token=value,
+        scope=scope,
+        expires=timezone.now() + dt.timedelta(hours=1),
+    )
+    return value
+
+
+def _body(case) -> dict:
+    component = case.components.get(is_mandatory=True)
+    return {
+        "procedure": case.procedure.national_code,
+        "case": case.code,
+        "form_data": {"child_name": "Nguyễn Văn Bé"},
+        "components": [
+            {
+                "component_id": component.pk,
+                "file_name": "gcs.pdf",
+                "content_base64": base64.b64encode(PDF).decode(),
+            }
+        ],
+    }
+
+
+def test_file_twice_with_one_idempotency_key_makes_one_dossier(client, personas, desk, birth_case):
+    token = _token(personas.resident, "dossiers.write dossiers.read")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_IDEMPOTENCY_KEY": "k-1"}
+
+    first = client.post("/api/v1/dossiers", _body(birth_case), content_type="application/json", **headers)
+    second = client.post("/api/v1/dossiers", _body(birth_case), content_type="application/json", **headers)
+
+    assert first.status_code == 201, first.content
+    assert second.status_code == 201
+    assert first.json()["code"] == second.json()["code"]
+    assert first.json()["status"] == "1"
+    assert first.json()["papers"] == [
+        {"name": "Giấy chứng sinh", "source": "digitised", "is_supplement": False, "document_id": None}
+    ]
+    assert Dossier.objects.count() == 1
+
+
+def test_read_only_token_cannot_file(client, personas, desk, birth_case):
+    token = _token(personas.resident, "dossiers.read")
+
+    response = client.post(
+        "/api/v1/dossiers",
+        _body(birth_case),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "insufficient_scope"
+    assert Dossier.objects.count() == 0
+
+
+def test_anonymous_gets_401(client, personas):
+    assert client.get("/api/v1/dossiers").status_code == 401
+
+
+def test_bad_form_is_a_400_with_field_errors(client, personas, desk, birth_case, sign_in):
+    body = _body(birth_case)
+    body["form_data"] = {}
+
+    response = sign_in(personas.resident).post("/api/v1/dossiers", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "form_invalid"
+    assert "child_name" in response.json()["errors"]
+
+
+def test_list_is_scoped_and_query_count_is_flat(
+    personas, desk, birth_case, sign_in, django_assert_max_num_queries
+):
+    for _ in range(5):
+        submit(personas.resident, birth_case)
+    resident = sign_in(personas.resident)
+    clerk = sign_in(desk.clerk)
+    other = sign_in(personas.clerk_other_ward)
+    resident.get("/api/v1/dossiers")  # the first request of a session writes it; measure the next ones
+    clerk.get("/api/v1/dossiers")
+
+    with django_assert_max_num_queries(8):
+        mine = resident.get("/api/v1/dossiers")
+    with django_assert_max_num_queries(8):
+        queue = clerk.get("/api/v1/dossiers?queue=to_receive")
+    others = other.get("/api/v1/dossiers")
+
+    assert mine.json()["count"] == 5
+    assert queue.json()["count"] == 5
+    assert others.json()["count"] == 0
+
+
+def test_detail_events_and_actions(personas, desk, birth_case, sign_in):
+    dossier = submit(personas.resident, birth_case)
+    clerk = sign_in(desk.clerk)
+
+    detail = clerk.get(f"/api/v1/dossiers/{dossier.code}")
+    assert detail.status_code == 200
+    assert detail.json()["actions"] == ["receive", "refuse", "request_supplement"]
+
+    received = clerk.post(
+        f"/api/v1/dossiers/{dossier.code}/actions/receive", {}, content_type="application/json"
+    )
+    assert received.status_code == 200
+    assert received.json()["status"] == "2"
+    events = sign_in(personas.resident).get(f"/api/v1/dossiers/{dossier.code}/events")
+    assert [event["action"] for event in events.json()] == ["submit", "receive"]
+
+
+def test_clerk_of_another_ward_gets_403_and_nothing_is_written(personas, desk, birth_case, sign_in):
+    dossier = submit(personas.resident, birth_case)
+    other = sign_in(personas.clerk_other_ward)
+    before = trace_counts()
+
+    assert other.get(f"/api/v1/dossiers/{dossier.code}").status_code == 403
+    acted = other.post(
+        f"/api/v1/dossiers/{dossier.code}/actions/receive", {}, content_type="application/json"
+    )
+
+    assert acted.status_code == 403
+    assert trace_counts() == before
+    dossier.refresh_from_db()
+    assert dossier.status == "1"
+
+
+def test_action_not_allowed_now_is_409_and_unknown_is_400(personas, desk, birth_case, sign_in):
+    dossier = submit(personas.resident, birth_case)
+    clerk = sign_in(desk.clerk)
+
+    late = clerk.post(
+        f"/api/v1/dossiers/{dossier.code}/actions/return",
+        {},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    unknown = clerk.post(
+        f"/api/v1/dossiers/{dossier.code}/actions/teleport", {}, content_type="application/json"
+    )
+
+    assert late.status_code == 409
+    assert late.json()["detail"] == "This cannot be done now: the dossier is “Submitted”."
+    assert unknown.status_code == 400
+    assert unknown.json()["code"] == "unknown_action"
+
+
+def test_unknown_code_is_404(personas, sign_in):
+    assert sign_in(personas.resident).get("/api/v1/dossiers/NOPE-1").status_code == 404
+
+
+def test_public_lookup_needs_code_and_phone_and_shows_no_personal_data(client, personas, desk, birth_case):
+    dossier = submit(personas.resident, birth_case)
+
+    found = client.get(f"/api/v1/dossiers/lookup?code={dossier.code}&phone={personas.resident.phone}")
+    wrong = client.get(f"/api/v1/dossiers/lookup?code={dossier.code}&phone=0999999999")
+
+    assert found.status_code == 200
+    assert set(found.json()) == {
+        "code",
+        "status",
+        "status_label",
+        "procedure",
+        "agency",
+        "submitted_at",
+        "received_at",
+        "due_at",
+        "returned_at",
+    }
+    assert found.json()["status"] == "1"
+    assert wrong.status_code == 404
