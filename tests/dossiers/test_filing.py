@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from hanoismart.common.errors import InvalidInput, PermissionDenied
 from hanoismart.documents.services import document_upload
@@ -64,7 +64,7 @@ def test_same_idempotency_key_returns_the_same_dossier(personas, desk, birth_cas
 
 
 def test_missing_mandatory_paper_is_refused_and_nothing_written(personas, desk, birth_case):
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, translation.override("en"):
         dossier_submit(
             actor=personas.resident, case=birth_case, form_data={"child_name": "Bé"}, components=[]
         )
