@@ -324,8 +324,8 @@ def test_desk_queue_shows_the_wards_dossiers_only(
     theirs = DossierFactory(case=case, applicant=theirs_applicant)
     client = sign_in(personas.clerk_hoan_kiem)
 
-    # The seven queue counts each re-read the positions (core selectors): constant, whatever the rows.
-    with django_assert_max_num_queries(35):
+    # Constant whatever the rows: the seven queue counts are one query.
+    with django_assert_max_num_queries(21):
         response = client.get(reverse("dossiers:desk"), **EN)
 
     page = response.content.decode()
