@@ -46,8 +46,7 @@ from hanoismart.dossiers.views._shared import (
     timeline,
     vnd,
 )
-from hanoismart.identity.models import StaffPosition
-from hanoismart.identity.selectors.staff import people_search
+from hanoismart.identity.selectors.staff import people_search, positions_in_agency
 from hanoismart.procedures.models import NATIONAL_CODE_PATTERN, DossierStatus
 from hanoismart.procedures.selectors import procedure_detail, procedure_search
 
@@ -185,16 +184,6 @@ def bulk_receive(request: HttpRequest) -> HttpResponse:
     elif not codes:
         messages.warning(request, _("Tick the dossiers to receive first."))
     return redirect(f"{reverse('dossiers:desk')}?queue=to_receive")
-
-
-def positions_in_agency(*, agency_id: int, roles: list[str]):
-    """The positions valid today in one agency with one of ``roles`` (identity has no such selector yet)."""
-    today = timezone.localdate()
-    return (
-        StaffPosition.objects.filter(agency_id=agency_id, role__in=roles, valid_from__lte=today)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=today))
-        .select_related("user")
-    )
 
 
 def _assignees(request: HttpRequest, dossier: Dossier) -> list:

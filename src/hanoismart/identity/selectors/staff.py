@@ -28,13 +28,28 @@ def positions_active(user: Any, on_date: dt.date | None = None) -> QuerySet[Staf
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return StaffPosition.objects.none()
-    day = on_date or timezone.localdate()
     return (
-        StaffPosition.objects.filter(user=user, valid_from__lte=day, agency__is_active=True)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=day))
+        StaffPosition.objects.filter(
+            _valid_on(on_date or timezone.localdate()), user=user, agency__is_active=True
+        )
         .select_related("agency__unit")
         .order_by("valid_from", "pk")
     )
+
+
+def _valid_on(day: dt.date) -> Q:
+    """Positions valid on ``day``: from ``valid_from`` up to, not including, ``valid_to``."""
+    return Q(valid_from__lte=day) & (Q(valid_to__isnull=True) | Q(valid_to__gt=day))
+
+
+def positions_in_agency(
+    *, agency_id: int, roles: Iterable[str], on_date: dt.date | None = None
+) -> QuerySet[StaffPosition]:
+    """The positions held on ``on_date`` (today by default) in one agency with one of ``roles``, with their
+    holders (e.g. the people a dossier can be handed to)."""
+    return StaffPosition.objects.filter(
+        _valid_on(on_date or timezone.localdate()), agency_id=agency_id, role__in=list(roles)
+    ).select_related("user")
 
 
 def is_city_level(position: StaffPosition) -> bool:
