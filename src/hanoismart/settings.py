@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "hanoismart.documents",
     "hanoismart.dossiers",
     "hanoismart.reporting",
+    "hanoismart.ioc",
 ]
 
 MIDDLEWARE = [

@@ -66,6 +66,23 @@ class Unit(models.Model):
         return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
 
 
+class UnitBoundary(models.Model):
+    """A unit's outline as a GeoJSON geometry (Polygon or MultiPolygon, WGS 84), loaded with
+    ``hanoismart import boundaries FILE.geojson``; kept apart from ``Unit`` so lists of units stay light."""
+
+    unit = models.OneToOneField(Unit, on_delete=models.CASCADE, related_name="boundary")
+    geometry = models.JSONField(_("geometry (GeoJSON)"))
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    imported_at = models.DateTimeField(_("imported at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("unit boundary")
+        verbose_name_plural = _("unit boundaries")
+
+    def __str__(self) -> str:
+        return str(self.unit)
+
+
 class AgencyKind(models.TextChoices):
     PEOPLES_COMMITTEE = "peoples_committee", _("People's Committee")
     DEPARTMENT = "department", _("Department")

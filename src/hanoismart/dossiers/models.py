@@ -418,3 +418,86 @@ RATING_CRITERIA: dict[str, str] = {
     "result": _("The result was correct"),
     "feedback": _("Questions and complaints were answered"),
 }
+
+
+#: The flow figures a daily roll-up row carries (the names of ``selectors.stats.FIGURES`` that are flows:
+#: counted on one day, so a period's figure is the sum of its days).
+ROLLUP_FIGURES = (
+    "received",
+    "online",
+    "fully_online",
+    "finished",
+    "finished_early",
+    "finished_on_time",
+    "finished_late",
+    "synced",
+    "components",
+    "components_digitised",
+    "components_reused",
+    "ratings",
+    "ratings_satisfied",
+    "ratings_very_satisfied",
+    "rating_score_sum",
+    "fees_due",
+    "fees_paid",
+    "fees_paid_online",
+    "fees_waived",
+    "fees_city_paid",
+    "fee_total",
+    "fee_applicant",
+    "fee_city",
+)
+
+
+class DossierDailyRollup(models.Model):
+    """The day's flow figures of one unit × agency × procedure, kept current by every dossier change in the
+    same transaction (``services.rollups``), so dashboards sum a few rows instead of scanning dossiers.
+
+    Each dossier contributes to the row of the day it was received (received, channel, papers, fees, sync),
+    of the day it finished (finished, timeliness) and of the day it was rated; ``dossier_rollups --check``
+    recomputes every row from the dossier rows and reports any difference."""
+
+    day = models.DateField(_("day"))
+    unit = models.ForeignKey("directory.Unit", on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey("directory.Agency", on_delete=models.PROTECT, related_name="+")
+    procedure = models.ForeignKey("procedures.Procedure", on_delete=models.PROTECT, related_name="+")
+    received = models.IntegerField(default=0)
+    online = models.IntegerField(default=0)
+    fully_online = models.IntegerField(default=0)
+    finished = models.IntegerField(default=0)
+    finished_early = models.IntegerField(default=0)
+    finished_on_time = models.IntegerField(default=0)
+    finished_late = models.IntegerField(default=0)
+    synced = models.IntegerField(default=0)
+    components = models.IntegerField(default=0)
+    components_digitised = models.IntegerField(default=0)
+    components_reused = models.IntegerField(default=0)
+    ratings = models.IntegerField(default=0)
+    ratings_satisfied = models.IntegerField(default=0)
+    ratings_very_satisfied = models.IntegerField(default=0)
+    rating_score_sum = models.IntegerField(default=0)
+    fees_due = models.IntegerField(default=0)
+    fees_paid = models.IntegerField(default=0)
+    fees_paid_online = models.IntegerField(default=0)
+    fees_waived = models.IntegerField(default=0)
+    fees_city_paid = models.IntegerField(default=0)
+    fee_total = models.BigIntegerField(default=0)
+    fee_applicant = models.BigIntegerField(default=0)
+    fee_city = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("daily dossier figures")
+        verbose_name_plural = _("daily dossier figures")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "unit", "agency", "procedure"], name="dossier_rollup_key"),
+        ]
+        indexes = [
+            models.Index(fields=["unit", "day"], name="dossier_rollup_unit_day"),
+            models.Index(fields=["agency", "day"], name="dossier_rollup_agency_day"),
+            models.Index(fields=["day"], name="dossier_rollup_day"),
+            models.Index(fields=["updated_at"], name="dossier_rollup_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.unit_id}/{self.agency_id}/{self.procedure_id}"
