@@ -15,6 +15,8 @@ WSGI), side by side with the same rows inserted by plain SQL, so the ratio shows
     its own psycopg connection, for the same duration: the database's limit for this shape of write.
 
 Reports submissions/s, p50/p95 latency and the ratio (b)/(a); PostgreSQL only for (b) (on SQLite only (a)).
+``--without-rollups`` serves (a) with the daily roll-ups not maintained (bench/wsgi_without_rollups.py), so
+bench/ioc.py can show what keeping them current costs a filing.
 It writes into the database it is given: it refuses anything but SQLite under var/bench-dossiers/ or a server
 on 127.0.0.1. Results go to var/bench-dossiers/dossiers-<time>.json and JSON on stdout.
 """
@@ -305,6 +307,11 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=200)
     parser.add_argument("--wards", type=int, default=20)
     parser.add_argument("--skip-sql", action="store_true", help="only the HTTP run")
+    parser.add_argument(
+        "--without-rollups",
+        action="store_true",
+        help="serve with the daily roll-ups not maintained (bench/wsgi_without_rollups.py): their cost",
+    )
     args = parser.parse_args()
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     url = database_guard()
@@ -316,11 +323,17 @@ def main() -> None:
     setup = setup.replace("__WARDS__", str(args.wards)).replace("__RESIDENTS__", str(args.residents))
     residents = json.loads(re.search(r"RESIDENTS=(.*)", manage("shell", stdin=setup)).group(1))
 
+    serve = [PY, str(PROJECT_DIR / "manage.py"), "serve", "--host", HOST, "--port", str(args.port),
+             "--workers", str(args.workers)]  # fmt: skip
+    server_env = env()
+    if args.without_rollups:
+        # The same server command line, on the application with roll-up maintenance switched off.
+        serve = manage(*serve[2:], "--dry-run").split()
+        serve[-1] = "bench.wsgi_without_rollups:application"
+        server_env["PYTHONPATH"] = f"{server_env['PYTHONPATH']}{os.pathsep}{PROJECT_DIR}"
     server = subprocess.Popen(
-        [PY, str(PROJECT_DIR / "manage.py"), "serve", "--host", HOST, "--port", str(args.port),
-         "--workers", str(args.workers)],
-        env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        serve, env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         for _ in range(150):
             try:
@@ -369,6 +382,7 @@ def main() -> None:
         "duration_s": args.duration,
         "residents": args.residents,
         "wards": args.wards,
+        "rollups_maintained": not args.without_rollups,
         "cpus": os.cpu_count(),
         "load_average_before": round(load_before, 2),
         "load_average_after": round(os.getloadavg()[0], 2),

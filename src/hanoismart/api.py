@@ -31,6 +31,7 @@ api.add_router("/", documents_router)
 api.add_router("/", "hanoismart.dossiers.api_stats.router")  # before dossiers: /dossiers/stats
 api.add_router("/", dossiers_router)
 api.add_router("/reporting/", reporting_router)
+api.add_router("/", "hanoismart.ioc.api.router")
 
 
 @api.exception_handler(ApplicationError)

@@ -40,7 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
+    "hanoismart.common.apps.StaticFilesConfig",  # Django's, without unused vendor builds
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_htmx",
@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "hanoismart.common.context_processors.platform",
                 "hanoismart.dossiers.context_processors.desk_link",
+                "hanoismart.ioc.context_processors.ioc_link",
             ],
         },
     },
@@ -263,6 +264,8 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", PROJECT_DIR / "node_modules/bootstrap/dist"),
     ("vendor/bootstrap-icons", PROJECT_DIR / "node_modules/bootstrap-icons/font"),
     ("vendor/htmx", PROJECT_DIR / "node_modules/htmx.org/dist"),
+    ("vendor/echarts", PROJECT_DIR / "node_modules/echarts/dist"),
+    ("vendor/leaflet", PROJECT_DIR / "node_modules/leaflet/dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -270,6 +273,13 @@ STORAGES = {
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# The IOC's map (Leaflet): the tile server's URL template and the credit its licence asks for. The default is
+# OpenStreetMap's public server (fine for a demo; production should use the city's own or a paid provider).
+MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env_str(
+    "MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+)
 
 # Background jobs: huey on SQLite under var/ (HUEY_IMMEDIATE runs tasks in-process, as the tests do).
 HUEY = {

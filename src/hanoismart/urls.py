@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("hanoismart.documents.urls")),
     path("", include("hanoismart.dossiers.urls")),
     path("", include("hanoismart.reporting.urls")),
+    path("", include("hanoismart.ioc.urls")),
+    path("", include("hanoismart.ioc.urls_digest")),
     path("api/v1/", api.urls),
     # The OpenID Connect provider (django-oauth-toolkit's URL names, in its "oauth2_provider" namespace).
     path("o/", include((oidc_views.urlpatterns, "oauth2_provider"), namespace="oauth2_provider")),

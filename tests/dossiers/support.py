@@ -6,7 +6,14 @@ from __future__ import annotations
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from hanoismart.audit.models import AuditEvent
-from hanoismart.dossiers.models import DossierEvent, PortalSyncMessage
+from hanoismart.dossiers.models import (
+    Dossier,
+    DossierComponent,
+    DossierEvent,
+    FilingChannel,
+    PortalSyncMessage,
+    Rating,
+)
 from hanoismart.dossiers.services import ComponentInput, dossier_submit
 from hanoismart.notifications.models import Message
 
@@ -38,3 +45,38 @@ def trace_counts() -> tuple[int, int, int, int]:
         Message.objects.count(),
         PortalSyncMessage.objects.count(),
     )
+
+
+def stats_dossier(agency, case, applicant, *, received, submitted_at, **values) -> Dossier:
+    """A dossier row for the statistics tests: in progress at the desk unless ``values`` say otherwise."""
+    from hanoismart.procedures.models import DossierStatus
+    from tests.dossiers.factories import DossierFactory
+
+    values.setdefault("status", DossierStatus.IN_PROGRESS)
+    values.setdefault("channel", FilingChannel.IN_PERSON)
+    values.setdefault("is_fully_online", False)
+    return DossierFactory(
+        agency=agency,
+        case=case,
+        applicant=applicant,
+        submitted_at=submitted_at,
+        received_at=received,
+        **values,
+    )
+
+
+def papers(dossier: Dossier, *sources: str) -> None:
+    for source in sources:
+        DossierComponent.objects.create(dossier=dossier, name="Giấy tờ", source=source)
+
+
+def rate(dossier: Dossier, overall: str, total: int, when) -> None:
+    rating = Rating.objects.create(dossier=dossier, scores={}, total=total, overall=overall)
+    Rating.objects.filter(pk=rating.pk).update(created_at=when)  # created_at is auto_now_add
+
+
+def sync(dossier: Dossier, *states: str) -> None:
+    for sequence, state in enumerate(states, start=1):
+        PortalSyncMessage.objects.create(
+            dossier=dossier, sequence=sequence, status=dossier.status, state=state
+        )

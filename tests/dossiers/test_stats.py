@@ -14,20 +14,17 @@ from hanoismart.directory.models import Agency
 from hanoismart.dossiers.models import (
     ComponentSource,
     Dossier,
-    DossierComponent,
     FilingChannel,
     Payment,
     PaymentState,
     PaymentStatus,
-    PortalSyncMessage,
-    Rating,
     Satisfaction,
     SyncState,
     Timeliness,
 )
 from hanoismart.dossiers.selectors.stats import FIGURES, dossier_stats, index_766
 from hanoismart.procedures.models import DossierStatus as Status
-from tests.dossiers.factories import DossierFactory
+from tests.dossiers.support import papers, rate, stats_dossier, sync
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 MARCH = {"date_from": dt.date(2025, 3, 1), "date_to": dt.date(2025, 4, 1)}
@@ -39,32 +36,9 @@ def at(month: int, day: int, hour: int = 9) -> dt.datetime:
 
 
 def dossier(agency: Agency, case, applicant, *, received: dt.datetime | None, **values) -> Dossier:
-    values.setdefault("status", Status.IN_PROGRESS)
-    values.setdefault("channel", FilingChannel.IN_PERSON)
-    values.setdefault("is_fully_online", False)
-    return DossierFactory(
-        agency=agency,
-        case=case,
-        applicant=applicant,
-        submitted_at=received or at(3, 30),
-        received_at=received,
-        **values,
+    return stats_dossier(
+        agency, case, applicant, received=received, submitted_at=received or at(3, 30), **values
     )
-
-
-def papers(d: Dossier, *sources: str) -> None:
-    for source in sources:
-        DossierComponent.objects.create(dossier=d, name="Giấy tờ", source=source)
-
-
-def rate(d: Dossier, overall: str, total: int, when: dt.datetime) -> None:
-    rating = Rating.objects.create(dossier=d, scores={}, total=total, overall=overall)
-    Rating.objects.filter(pk=rating.pk).update(created_at=when)  # created_at is auto_now_add
-
-
-def sync(d: Dossier, *states: str) -> None:
-    for sequence, state in enumerate(states, start=1):
-        PortalSyncMessage.objects.create(dossier=d, sequence=sequence, status=d.status, state=state)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from hanoismart.common.calendar import WorkingCalendar
 from hanoismart.common.errors import NotFound
 from hanoismart.common.text import fold
-from hanoismart.directory.models import Agency, AgencyKind, CalendarDay, CalendarDayKind, Unit
+from hanoismart.directory.models import Agency, AgencyKind, CalendarDay, CalendarDayKind, Unit, UnitBoundary
 
 # -- units ------------------------------------------------------------------------------------------------
 
@@ -84,6 +84,12 @@ def unit_list(
     if folded:
         units = units.filter(name_folded__contains=folded)
     return units
+
+
+def unit_boundaries(*, unit_ids: Iterable[int] | None = None) -> QuerySet[UnitBoundary]:
+    """The outlines loaded for the units ``unit_ids`` (None: every unit), with their unit, by unit code."""
+    boundaries = UnitBoundary.objects.select_related("unit").order_by("unit__code")
+    return boundaries if unit_ids is None else boundaries.filter(unit_id__in=list(unit_ids))
 
 
 # -- agencies ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from hanoismart.directory.models import (
     CalendarDay,
     CalendarDayKind,
     Unit,
+    UnitBoundary,
     UnitKind,
 )
 from hanoismart.directory.selectors import working_calendar_clear
@@ -393,3 +394,168 @@ def _calendar_changed() -> None:
     # rows while the transaction was open.
     working_calendar_clear()
     transaction.on_commit(working_calendar_clear)
+
+
+# -- unit boundaries --------------------------------------------------------------------------------------
+
+#: The feature properties that may carry a unit's official code, in the order they are looked at.
+BOUNDARY_CODE_PROPERTIES = ("code", "ma", "ma_xa", "unit_code")
+_GEOMETRY_TYPES = ("Polygon", "MultiPolygon")
+
+
+@dataclass
+class BoundaryProblem:
+    """Why one feature of a GeoJSON file cannot be imported: its place in the file (from 1) and code."""
+
+    feature: int
+    code: str
+    message: str
+
+
+@dataclass
+class BoundaryImportResult:
+    """What ``boundaries_import`` saved: units outlined for the first time, those whose outline changed."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.created) + len(self.updated)
+
+
+def _boundary_code(properties: Any) -> str:
+    if not isinstance(properties, dict):
+        return ""
+    for key in BOUNDARY_CODE_PROPERTIES:
+        value = properties.get(key)
+        if isinstance(value, bool) or value is None:
+            continue
+        text = str(value).strip()
+        if text:
+            return text
+    return ""
+
+
+def _position_problem(position: Any) -> str:
+    if not isinstance(position, list) or len(position) not in (2, 3):
+        return _("a position must be [longitude, latitude]")
+    if not all(isinstance(number, int | float) and not isinstance(number, bool) for number in position):
+        return _("a position must hold numbers")
+    longitude, latitude = position[0], position[1]
+    if not (-180 <= longitude <= 180 and -90 <= latitude <= 90):
+        return _("a position is outside longitude −180…180 / latitude −90…90")
+    return ""
+
+
+def _polygon_problem(rings: Any) -> str:
+    """What is wrong with a Polygon's coordinates (RFC 7946 §3.1.6), or "" when nothing is."""
+    if not isinstance(rings, list) or not rings:
+        return _("a polygon needs at least one ring")
+    for ring in rings:
+        if not isinstance(ring, list) or len(ring) < 4:
+            return _("a ring needs at least four positions")
+        for position in ring:
+            if problem := _position_problem(position):
+                return problem
+        if ring[0][:2] != ring[-1][:2]:
+            return _("a ring must end where it starts")
+    return ""
+
+
+def boundary_geometry_problem(geometry: Any) -> str:
+    """What is wrong with a GeoJSON geometry as a unit's outline (a Polygon or MultiPolygon with valid,
+    closed rings), or "" when it is fine."""
+    if not isinstance(geometry, dict):
+        return _("the feature has no geometry")
+    kind = geometry.get("type")
+    if kind not in _GEOMETRY_TYPES:
+        return _("the geometry is a %(kind)s; only Polygon and MultiPolygon are accepted") % {
+            "kind": kind or "?"
+        }
+    coordinates = geometry.get("coordinates")
+    if kind == "Polygon":
+        return _polygon_problem(coordinates)
+    if not isinstance(coordinates, list) or not coordinates:
+        return _("a multipolygon needs at least one polygon")
+    for polygon in coordinates:
+        if problem := _polygon_problem(polygon):
+            return problem
+    return ""
+
+
+def _unit_for_code(code: str, units: dict[str, Unit]) -> Unit | None:
+    """The unit of an official code as files write it: exact, or a number that lost its leading zeros
+    (70 for ward 00070, 1 for city 01)."""
+    if code in units:
+        return units[code]
+    if code.isdigit():
+        for width in (5, 2):
+            padded = code.zfill(width)
+            if padded in units:
+                return units[padded]
+    return None
+
+
+def boundaries_import(*, actor: Any | None, geojson: Any, source: str = "") -> BoundaryImportResult:
+    """Load units' outlines from a GeoJSON FeatureCollection whose features carry the unit's official code
+    (property ``code``, ``ma``, ``ma_xa`` or ``unit_code``) and a Polygon or MultiPolygon geometry.
+
+    All or nothing: an unknown code, a code given twice or a bad geometry is reported per feature
+    (``InvalidInput`` whose ``details`` map "feature N" to the problem) and nothing is saved. A unit already
+    outlined gets the new outline; units the file does not name keep theirs. (Directory sits beside audit
+    in the layers, so the caller records the audit event: ``hanoismart import boundaries`` does.)"""
+    _require_permission(actor, "directory.add_unitboundary", "directory.change_unitboundary")
+    features = geojson.get("features") if isinstance(geojson, dict) else None
+    if isinstance(geojson, dict) and geojson.get("type") == "Feature":
+        features = [geojson]
+    if not isinstance(features, list) or not features:
+        raise InvalidInput(_("The file is not a GeoJSON FeatureCollection with features."))
+    source = " ".join(str(source or "").split())[: UnitBoundary._meta.get_field("source").max_length]
+    units = {unit.code: unit for unit in Unit.objects.all()}
+    problems: list[BoundaryProblem] = []
+    found: dict[int, tuple[Unit, dict[str, Any]]] = {}
+    for number, feature in enumerate(features, start=1):
+        properties = feature.get("properties") if isinstance(feature, dict) else None
+        code = _boundary_code(properties)
+        if not code:
+            names = ", ".join(BOUNDARY_CODE_PROPERTIES)
+            problems.append(
+                BoundaryProblem(number, "", _("no unit code (property %(names)s)") % {"names": names})
+            )
+            continue
+        unit = _unit_for_code(code, units)
+        if unit is None:
+            problems.append(BoundaryProblem(number, code, _("no administrative unit has this code")))
+            continue
+        if unit.pk in found:
+            problems.append(BoundaryProblem(number, code, _("this unit appears twice in the file")))
+            continue
+        geometry = feature.get("geometry")
+        if problem := boundary_geometry_problem(geometry):
+            problems.append(BoundaryProblem(number, code, problem))
+            continue
+        found[unit.pk] = (unit, {"type": geometry["type"], "coordinates": geometry["coordinates"]})
+    if problems:
+        raise InvalidInput(
+            _("%(count)d of %(total)d features cannot be imported; nothing was saved.")
+            % {"count": len(problems), "total": len(features)},
+            code="bad_boundaries",
+            details={
+                (
+                    _("feature %(n)d (%(code)s)") % {"n": p.feature, "code": p.code}
+                    if p.code
+                    else _("feature %(n)d") % {"n": p.feature}
+                ): [p.message]
+                for p in problems
+            },
+        )
+    result = BoundaryImportResult()
+    with transaction.atomic():
+        existing = set(UnitBoundary.objects.filter(unit_id__in=found).values_list("unit_id", flat=True))
+        for unit_id, (unit, geometry) in found.items():
+            UnitBoundary.objects.update_or_create(
+                unit_id=unit_id, defaults={"geometry": geometry, "source": source}
+            )
+            (result.updated if unit_id in existing else result.created).append(unit.code)
+    return result

@@ -31,7 +31,9 @@ def qr_png(payload: str) -> bytes:
     return buffer.getvalue()
 
 
-def _new_document() -> FPDF:
+def new_document() -> FPDF:
+    """An empty A4 portrait document with the margins and the Unicode font ("NotoSans", regular and "B")
+    of every PDF HanoiSmart renders; other apps (the IOC's digest) lay out their own pages on it."""
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
     pdf.set_auto_page_break(auto=True, margin=MARGIN_MM)
@@ -53,7 +55,7 @@ def render_pdf(
 ) -> bytes:
     """One page (more if the content needs it): QR top left, issuer and the national motto side by side
     beneath it, the title, the label/value fields, the paragraphs and a footer. Returns the PDF's bytes."""
-    pdf = _new_document()
+    pdf = new_document()
     pdf.set_title(title)
     pdf.set_author(issuer)
     pdf.add_page()

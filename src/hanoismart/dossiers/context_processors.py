@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from hanoismart.dossiers.permissions import DossierPermission, positions_with
+from hanoismart.dossiers.permissions import ROLE_PERMISSIONS, DossierPermission
+from hanoismart.identity.selectors.staff import roles_of_request
 
 
 def desk_link(request: HttpRequest) -> dict[str, object]:
-    """``may_use_desk``: a callable, so the positions are read only on pages whose menu asks for it."""
-    user = getattr(request, "user", None)
+    """``may_use_desk``: a callable, so the roles are read only on pages whose menu asks for it (and once per
+    request, whichever app's link asks first)."""
 
     def may_use_desk() -> bool:
-        return bool(user is not None and positions_with(user, DossierPermission.DOSSIER_VIEW))
+        return any(
+            DossierPermission.DOSSIER_VIEW in ROLE_PERMISSIONS.get(role, frozenset())
+            for role in roles_of_request(request)
+        )
 
     return {"may_use_desk": may_use_desk}

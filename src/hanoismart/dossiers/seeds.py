@@ -10,6 +10,9 @@
   ``documents.services.document_issue_result``), a digitised birth certificate from the hospital (type GCS)
   that a birth registration can reuse, and an open dossier waiting for a supplement.
 
+The daily roll-ups are rebuilt at the end of every demo seed (the rows above bypass the services that keep
+them current).
+
 Demo only; idempotent: the history is made once (its dossiers carry ``demo-history-*`` idempotency keys),
 and each of the resident's records is looked up before it is made.
 """
@@ -51,6 +54,7 @@ from hanoismart.dossiers.models import (
     SyncState,
 )
 from hanoismart.dossiers.services.codes import dossier_code_allocate
+from hanoismart.dossiers.services.rollups import rollups_rebuild
 from hanoismart.identity.demo_data import DEMO_RESIDENT, SO_TU_PHAP, SO_XAY_DUNG, STAFFED_UNIT_CODES
 from hanoismart.identity.models import StaffPosition, StaffRole, User
 from hanoismart.procedures.models import Case, Component, Level, Procedure, WorkflowStep
@@ -113,8 +117,14 @@ def run(*, demo: bool, stdout: TextIO) -> None:
         return
     made = history_seed()
     stdout.write(f"dossiers: {made} dossiers of the past twelve months created\n")
-    for line in resident_seed():
+    lines = resident_seed()
+    for line in lines:
         stdout.write(f"dossiers: {line}\n")
+    # The history and the resident's records are written row by row, past the services that keep the
+    # roll-ups current: recompute them (fast, and it also mends a database seeded before roll-ups existed).
+    rows = rollups_rebuild()
+    if made or lines:
+        stdout.write(f"dossiers: {rows} daily roll-up rows rebuilt\n")
 
 
 # -- twelve months of dossiers -----------------------------------------------------------------------------

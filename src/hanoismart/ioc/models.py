@@ -169,7 +169,8 @@ class DigestFrequency(models.TextChoices):
 
 
 class DigestSubscription(models.Model):
-    """A leader's scheduled digest: a PDF and Excel summary of a unit (or the city), sent through the outbox."""
+    """A leader's scheduled digest: a PDF and Excel summary of a unit (or the city), sent through the
+    outbox."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     unit = models.ForeignKey(
@@ -196,3 +197,19 @@ class DigestSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.frequency} {self.unit_id or '*'}"
+
+
+class AlertDetection(models.Model):
+    """One row: when alerts were last detected and thresholds last checked. Kept in the database because the
+    cache is per process (LocMem), and every web process and the worker must agree, so that an open
+    dashboard triggers a detection at most every few seconds whoever serves it."""
+
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    thresholds_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("alert detection")
+        verbose_name_plural = _("alert detection")
+
+    def __str__(self) -> str:
+        return f"alerts detected at {self.last_run_at}"

@@ -17,7 +17,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hanoismart.common.errors import ApplicationError, NotFound
@@ -343,18 +342,7 @@ def chase(request: HttpRequest, form_code: str, period_code: str) -> HttpRespons
             raise PermissionDenied from None
         messages.error(request, error.message)
     else:
-        if result.people:
-            messages.success(
-                request,
-                ngettext(
-                    "Reminded %(people)d person about %(reporters)s.",
-                    "Reminded %(people)d people about %(reporters)s.",
-                    result.people,
-                )
-                % {"people": result.people, "reporters": ", ".join(result.reporters)},
-            )
-        else:
-            messages.info(request, _("Everyone concerned was already reminded today."))
+        (messages.success if result.people else messages.info)(request, result.summary())
     return redirect("reporting:completeness", form_code=form.code, period_code=period.code)
 
 

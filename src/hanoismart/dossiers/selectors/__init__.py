@@ -1,5 +1,6 @@
 """Reads of the dossiers app; import from here. ``dossiers``: the scoped lists, details, queues, public
-lookup and previews; ``stats``: the statistics (its own module)."""
+lookup and previews; ``stats``: the statistics (its own module); ``rollups``: dashboard figures from the daily
+roll-ups and the open dossiers."""
 
 from hanoismart.dossiers.selectors.dossiers import (
     QUEUES,
@@ -13,9 +14,29 @@ from hanoismart.dossiers.selectors.dossiers import (
     dossiers_visible_to,
     due_preview,
 )
+from hanoismart.dossiers.selectors.rollups import (
+    OPEN_FIGURES,
+    FigureRow,
+    LateDossier,
+    LateProcedure,
+    PassingDue,
+    dossiers_passing_due,
+    late_procedures,
+    open_figures,
+    overdue_dossiers,
+    rollup_figures,
+    rollups_changed_since,
+    rollups_last_change,
+)
+from hanoismart.dossiers.selectors.stats import index_766, rates, stats_scope
 
 __all__ = [
+    "OPEN_FIGURES",
     "QUEUES",
+    "FigureRow",
+    "LateDossier",
+    "LateProcedure",
+    "PassingDue",
     "desk_queue",
     "desk_queue_counts",
     "dossier_actions_for",
@@ -23,6 +44,16 @@ __all__ = [
     "dossier_list_for",
     "dossier_public_status",
     "dossier_timeline",
+    "dossiers_passing_due",
     "dossiers_visible_to",
     "due_preview",
+    "index_766",
+    "late_procedures",
+    "open_figures",
+    "overdue_dossiers",
+    "rates",
+    "rollup_figures",
+    "rollups_changed_since",
+    "rollups_last_change",
+    "stats_scope",
 ]

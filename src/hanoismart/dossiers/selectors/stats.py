@@ -295,7 +295,10 @@ def _rating_figures(
     )
 
 
-def _rates(f: dict[str, int]) -> dict[str, float | None]:
+def rates(figures: dict[str, int]) -> dict[str, float | None]:
+    """The rates (percent, one decimal; ``None`` when there is nothing to divide by) of a row's figures; the
+    flow figures of ``ROLLUP_FIGURES`` are enough."""
+    f = figures
     timed = f["finished_early"] + f["finished_on_time"] + f["finished_late"]
     return {
         "online_rate": _percent(f["online"], f["received"]),
@@ -357,7 +360,7 @@ def index_766(figures: dict[str, int]) -> tuple[list[IndexGroup], float | None]:
 
 def _row(key: str, label: str, figures: dict[str, int]) -> StatsRow:
     index, score = index_766(figures)
-    return StatsRow(key=key, label=label, figures=figures, rates=_rates(figures), index=index, score=score)
+    return StatsRow(key=key, label=label, figures=figures, rates=rates(figures), index=index, score=score)
 
 
 def dossier_stats(

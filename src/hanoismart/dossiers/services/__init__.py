@@ -7,6 +7,7 @@
   ``dossier_stop``, ``dossier_withdraw``, ``dossier_apologise``, ``dossier_return``, ``dossier_rate``
 - ``payments``: ``dossier_pay``, the gateway adapters
 - ``portal``: delivery of the national-portal sync messages
+- ``rollups``: the daily roll-ups kept current by the services above, ``rollups_rebuild``, ``rollups_check``
 - ``receipts``: ``dossier_receipt_pdf``, ``apology_letter_pdf``
 - ``codes``: ``dossier_code_allocate``
 """
@@ -16,6 +17,7 @@ from hanoismart.dossiers.services.filing import ComponentInput, dossier_register
 from hanoismart.dossiers.services.payments import dossier_pay
 from hanoismart.dossiers.services.portal import portal_deliver_dossier, portal_dossiers_due
 from hanoismart.dossiers.services.receipts import apology_letter_pdf, dossier_receipt_pdf
+from hanoismart.dossiers.services.rollups import Mismatch, rollups_check, rollups_rebuild
 from hanoismart.dossiers.services.workflow import (
     ACTION_SERVICES,
     NotAllowedNow,
@@ -39,6 +41,7 @@ from hanoismart.dossiers.services.workflow import (
 __all__ = [
     "ACTION_SERVICES",
     "ComponentInput",
+    "Mismatch",
     "NotAllowedNow",
     "apology_letter_pdf",
     "dossier_act",
@@ -63,4 +66,6 @@ __all__ = [
     "dossier_withdraw",
     "portal_deliver_dossier",
     "portal_dossiers_due",
+    "rollups_check",
+    "rollups_rebuild",
 ]

@@ -18,6 +18,7 @@ from hanoismart.common.errors import NotAuthenticated, PermissionDenied
 from hanoismart.directory.selectors import working_calendar
 from hanoismart.dossiers.models import Dossier, DossierEvent, PortalSyncMessage
 from hanoismart.dossiers.permissions import DossierPermission, position_for
+from hanoismart.dossiers.services import rollups
 from hanoismart.notifications.services import message_send
 
 NOTIFY_CHANNELS = ("in_app", "sms")
@@ -70,12 +71,14 @@ def acting_as_applicant(actor: Any, dossier: Dossier) -> Acting:
 
 
 def locked(dossier: Dossier) -> Dossier:
-    """The dossier re-read under a row lock, so two actions on one dossier run one after the other."""
-    return (
+    """The dossier re-read under a row lock, so two actions on one dossier run one after the other, with
+    its roll-up contribution taken then (``rollups.track``; ``record`` applies the change)."""
+    current = (
         Dossier.objects.select_for_update(of=("self",))
         .select_related("case", "procedure", "agency", "step")
         .get(pk=dossier.pk)
     )
+    return rollups.track(current)
 
 
 def portal_payload(dossier: Dossier) -> dict[str, Any]:
@@ -111,6 +114,7 @@ def portal_message_queue(*, dossier: Dossier) -> PortalSyncMessage:
         payload=portal_payload(dossier),
         next_attempt_at=now(),
     )
+    rollups.portal_message_queued(dossier)
 
     def deliver() -> None:
         from hanoismart.dossiers.tasks import deliver_portal_messages
@@ -162,7 +166,8 @@ def record(
     notify_extra: dict[str, Any] | None = None,
 ) -> DossierEvent:
     """Leave the trace of one change: the event, the audit event (subject: the applicant's account), the
-    national-portal sync message when the status changed, and the applicant's notification."""
+    national-portal sync message when the status changed, the applicant's notification, and the change of
+    the daily roll-ups (``rollups.apply``; the dossier must come from ``locked`` or be new)."""
     event = DossierEvent(
         dossier=dossier,
         at=now(),
@@ -192,4 +197,5 @@ def record(
         portal_message_queue(dossier=dossier)
     if notify:
         notify_applicant(dossier=dossier, event=action, extra=notify_extra)
+    rollups.apply(dossier)
     return event

@@ -32,7 +32,7 @@ from hanoismart.dossiers.models import (
     PaymentStatus,
 )
 from hanoismart.dossiers.permissions import DossierPermission, positions_with
-from hanoismart.dossiers.services import base
+from hanoismart.dossiers.services import base, rollups
 from hanoismart.dossiers.services.codes import dossier_code_allocate
 from hanoismart.procedures.models import Case, Level
 from hanoismart.procedures.models import DossierStatus as Status
@@ -192,6 +192,7 @@ def _city_payment(dossier: Dossier) -> None:
             receipt_number=f"TP-{dossier.code}",
             paid_at=base.now(),
         )
+        rollups.payment_paid(dossier)
 
 
 def _save_papers(dossier: Dossier, papers: list[_Paper], *, actor: Any, supplement: bool = False) -> None:
@@ -217,6 +218,7 @@ def _save_papers(dossier: Dossier, papers: list[_Paper], *, actor: Any, suppleme
         row.save()
         if paper.document is not None:
             document_reuse_record(actor=actor, document=paper.document, dossier_code=dossier.code)
+    rollups.components_added(dossier, sources=[paper.source for paper in papers])
 
 
 def _create(dossier: Dossier, *, actor: Any, papers: list[_Paper], idempotency_key: str, build) -> Dossier:
@@ -228,6 +230,7 @@ def _create(dossier: Dossier, *, actor: Any, papers: list[_Paper], idempotency_k
                 agency_code=dossier.agency.code, on_date=timezone.localtime(dossier.submitted_at).date()
             )
             dossier.save()
+            rollups.track_new(dossier)
             _save_papers(dossier, papers, actor=actor)
             _city_payment(dossier)
             build(dossier)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from hanoismart.common.errors import InvalidInput
 from hanoismart.dossiers.models import Dossier, Payment, PaymentState, PaymentStatus
-from hanoismart.dossiers.services import base
+from hanoismart.dossiers.services import base, rollups
 from hanoismart.dossiers.transitions import RULES
 from hanoismart.procedures.models import DossierStatus as S
 
@@ -90,6 +90,7 @@ def dossier_pay(*, actor: Any, dossier: Dossier) -> Payment:
         payment.paid_at = base.now()
         payment.receipt_number = _receipt_number(payment)
         payment.save(update_fields=["state", "gateway_ref", "paid_at", "receipt_number"])
+        rollups.payment_paid(current)
         from_status = current.status
         current.payment_status = PaymentStatus.PAID
         if current.status == S.FINANCIAL_OBLIGATION:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from hanoismart.dossiers.models import PortalSimulatorRecord, PortalSyncMessage, SyncState
+from hanoismart.dossiers.services import rollups
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ def portal_deliver_dossier(*, dossier_id: int) -> int:
                 message.delivered_at = timezone.now()
                 message.last_error = ""
                 message.save(update_fields=["state", "delivered_at", "last_error"])
+                rollups.portal_delivered(dossier_id=dossier_id)
         except Exception as exc:  # the portal's answer or a bug: either way, retry later
             permanent = isinstance(exc, PortalError) and exc.permanent
             out_of_attempts = message.attempts >= settings.NATIONAL_PORTAL_MAX_ATTEMPTS

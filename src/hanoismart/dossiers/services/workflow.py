@@ -28,7 +28,7 @@ from hanoismart.dossiers.models import (
 )
 from hanoismart.dossiers.permissions import DossierPermission as P
 from hanoismart.dossiers.permissions import position_for
-from hanoismart.dossiers.services import base
+from hanoismart.dossiers.services import base, rollups
 from hanoismart.dossiers.transitions import RULES, is_late, is_sign_step
 from hanoismart.procedures.models import DossierStatus as S
 
@@ -471,6 +471,7 @@ def dossier_rate(
             overall=overall,
             comment=(comment or "").strip()[:2000],
         )
+        rollups.rating_given(dossier, rating)
         base.record(
             dossier,
             acting=acting,

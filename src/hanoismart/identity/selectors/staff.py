@@ -37,6 +37,16 @@ def positions_active(user: Any, on_date: dt.date | None = None) -> QuerySet[Staf
     )
 
 
+def roles_of_request(request: Any) -> frozenset[str]:
+    """The roles the signed-in user holds today, read once per request: several apps' menu links ask."""
+    roles = getattr(request, "_hanoismart_roles", None)
+    if roles is None:
+        user = getattr(request, "user", None)
+        roles = frozenset(positions_active(user).values_list("role", flat=True))
+        request._hanoismart_roles = roles
+    return roles
+
+
 def _valid_on(day: dt.date) -> Q:
     """Positions valid on ``day``: from ``valid_from`` up to, not including, ``valid_to``."""
     return Q(valid_from__lte=day) & (Q(valid_to__isnull=True) | Q(valid_to__gt=day))

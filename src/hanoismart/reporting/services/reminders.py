@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from hanoismart.audit.services import audit_record
 from hanoismart.common.calendar import WorkingCalendar
@@ -321,6 +322,16 @@ class ChaseResult:
     people: int = 0
     logs: int = 0
     already_chased: int = 0
+
+    def summary(self) -> str:
+        """What to tell the person who chased, in the active language."""
+        if not self.people:
+            return _("Everyone concerned was already reminded today.")
+        return ngettext(
+            "Reminded %(people)d person about %(reporters)s.",
+            "Reminded %(people)d people about %(reporters)s.",
+            self.people,
+        ) % {"people": self.people, "reporters": ", ".join(self.reporters)}
 
 
 def _chaser_role(actor: Any, form: ReportForm) -> str:

@@ -1,0 +1,365 @@
+"""Dossier figures for dashboards, read from the daily roll-ups (flows: a few rows per day, whatever the
+number of dossiers) and from the open dossiers (stocks: bounded by what is open now, never the history).
+
+Every selector takes ``unit_ids`` (the units whose dossiers may be counted, ``None`` for the whole city: get
+it from ``stats.stats_scope(actor=)``) and the codes of ``stats`` to filter by (``unit``, ``agency``,
+``field``, ``procedure``), checked and scoped by ``stats._filters``. A roll-up figure over ``[date_from,
+date_to)`` equals ``stats.dossier_stats`` over the same days; docs/statistics.md ("Daily roll-ups") gives
+the definitions.
+
+Drill-down: with ``group_by="unit"`` and a ``unit`` code, the rows are that unit (its own agencies, e.g. the
+city's departments) and each of its child units (the city's wards and communes); without the grouping,
+``unit`` means the unit's own agencies, as in ``dossier_stats``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from hanoismart.common.errors import InvalidInput
+from hanoismart.dossiers.models import OPEN_STATUSES, ROLLUP_FIGURES, Dossier, DossierDailyRollup
+from hanoismart.dossiers.selectors.stats import GROUPS, _filters
+from hanoismart.identity.models import StaffRole
+
+#: How roll-up figures may be grouped ("" for one row of everything).
+ROLLUP_GROUPS = ("", "agency", "day", "field", "month", "procedure", "unit")
+#: How open figures may be grouped.
+OPEN_GROUPS = ("", "agency", "field", "procedure", "unit")
+#: The stock figures of the open dossiers, counted now.
+OPEN_FIGURES = ("in_progress", "overdue", "due_soon", "paused")
+DUE_SOON = dt.timedelta(hours=24)
+
+
+@dataclass
+class FigureRow:
+    """The figures of one group (``key``: a code, an ISO day or "YYYY-MM"; "" for everything)."""
+
+    key: str
+    label: str
+    figures: dict[str, int]
+
+
+@dataclass
+class LateDossier:
+    """An open dossier past (or near) its due moment and who holds it; no applicant data."""
+
+    code: str
+    public_id: uuid.UUID
+    procedure_code: str
+    procedure_name: str
+    agency_code: str
+    agency_name: str
+    unit_code: str
+    unit_name: str
+    step_name: str
+    holder: str  # the assignee's name, "" when the step's role holds it as a team
+    holder_role: str  # the step's role (code), "" without a step
+    holder_role_label: str
+    due_at: dt.datetime
+    overdue_by: dt.timedelta  # negative while not yet due
+
+
+@dataclass
+class PassingDue:
+    """An open, running dossier whose due moment falls in a window (the IOC raises an alert for it)."""
+
+    id: int
+    public_id: uuid.UUID
+    code: str
+    unit_id: int
+    agency_id: int
+    procedure_name: str
+    due_at: dt.datetime
+    assignee_id: int | None = None
+
+
+@dataclass
+class LateProcedure:
+    """A procedure ranked by its late dossiers: finished late in the period and open and overdue now."""
+
+    code: str
+    name: str
+    finished_late: int
+    overdue: int
+    finished: int
+
+
+def _grouping(group_by: str, allowed: tuple[str, ...]) -> None:
+    if group_by not in allowed:
+        raise InvalidInput(
+            _("Figures can be grouped by %(choices)s.") % {"choices": ", ".join(g for g in allowed if g)},
+            details={"group_by": [_("Unknown grouping.")]},
+        )
+
+
+def _period(date_from: dt.date, date_to: dt.date) -> None:
+    if date_from >= date_to:
+        raise InvalidInput(
+            _("The period must end after it starts."), details={"to": [_("Must be after the start.")]}
+        )
+
+
+def _scoped(
+    *, unit_ids: set[int] | None, group_by: str, unit: str, agency: str, field: str, procedure: str
+) -> Q:
+    """The filter of the rows (roll-ups or dossiers: both carry unit, agency and procedure), with the
+    drill-down to child units when grouping by unit under a unit."""
+    lookups = _filters(scope=unit_ids, unit=unit, agency=agency, field_code=field, procedure=procedure)
+    if group_by == "unit" and unit:
+        unit_id = lookups.pop("unit_id")
+        return Q(**lookups) & (Q(unit_id=unit_id) | Q(unit__parent_id=unit_id))
+    return Q(**lookups)
+
+
+def _figures(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, int]:
+    return {name: int(row.get(f"sum_{name}") or 0) for name in names}
+
+
+def _grouped_rows(
+    queryset: Any, group_by: str, annotations: dict[str, Any], names: tuple[str, ...]
+) -> list[FigureRow]:
+    """One row per code of ``group_by`` (``stats.GROUPS``), or one row of everything."""
+    if not group_by:
+        figures = _figures(queryset.aggregate(**annotations), names)
+        return [FigureRow(key="", label=_("All"), figures=figures)]
+    code, label = GROUPS[group_by]
+    rows = queryset.order_by().values(code, label).annotate(**annotations)
+    found = [
+        FigureRow(key=str(row[code] or ""), label=str(row[label] or ""), figures=_figures(row, names))
+        for row in rows
+    ]
+    return sorted(found, key=lambda row: row.key)
+
+
+def _days(date_from: dt.date, date_to: dt.date) -> list[dt.date]:
+    return [date_from + dt.timedelta(days=n) for n in range((date_to - date_from).days)]
+
+
+def rollup_figures(
+    *,
+    unit_ids: set[int] | None,
+    date_from: dt.date,
+    date_to: dt.date,
+    group_by: str = "",
+    unit: str = "",
+    agency: str = "",
+    field: str = "",
+    procedure: str = "",
+) -> list[FigureRow]:
+    """The sums of ``ROLLUP_FIGURES`` over the days ``[date_from, date_to)``, one row (key "") or one per
+    unit, agency, field, procedure (key: its code, label: its name), day (key and label: ISO date) or month
+    ("YYYY-MM"); days and months list every one of the period, with zeros where nothing happened. Raises
+    ``InvalidInput`` for an empty period, an unknown grouping or code, ``PermissionDenied`` for a unit or
+    agency outside ``unit_ids``."""
+    _grouping(group_by, ROLLUP_GROUPS)
+    _period(date_from, date_to)
+    scope = _scoped(
+        unit_ids=unit_ids, group_by=group_by, unit=unit, agency=agency, field=field, procedure=procedure
+    )
+    rows = DossierDailyRollup.objects.filter(scope, day__gte=date_from, day__lt=date_to)
+    sums = {f"sum_{name}": Sum(name, default=0) for name in ROLLUP_FIGURES}
+    if group_by not in ("day", "month"):
+        return _grouped_rows(rows, group_by, sums, ROLLUP_FIGURES)
+    daily = rows.order_by().values("day").annotate(**sums)
+    by_day = {row["day"]: _figures(row, ROLLUP_FIGURES) for row in daily}
+    if group_by == "day":
+        zero = dict.fromkeys(ROLLUP_FIGURES, 0)
+        return [
+            FigureRow(key=day.isoformat(), label=day.isoformat(), figures=by_day.get(day, dict(zero)))
+            for day in _days(date_from, date_to)
+        ]
+    months: dict[str, dict[str, int]] = {}
+    for day in _days(date_from, date_to):
+        month = months.setdefault(f"{day:%Y-%m}", dict.fromkeys(ROLLUP_FIGURES, 0))
+        for name, amount in by_day.get(day, {}).items():
+            month[name] += amount
+    return [FigureRow(key=key, label=key, figures=figures) for key, figures in months.items()]
+
+
+def _open(now: dt.datetime) -> Q:
+    """Open (``OPEN_STATUSES``) and received before ``now``: what ``dossier_stats`` counts in progress."""
+    return Q(status__in=sorted(OPEN_STATUSES), received_at__lt=now)
+
+
+def _paused(now: dt.datetime) -> Q:
+    return Q(paused_since__isnull=False, paused_since__lte=now)
+
+
+def open_figures(
+    *,
+    unit_ids: set[int] | None,
+    now: dt.datetime,
+    group_by: str = "",
+    unit: str = "",
+    agency: str = "",
+    field: str = "",
+    procedure: str = "",
+) -> list[FigureRow]:
+    """The open dossiers at ``now``: ``in_progress`` (received and open), ``overdue`` (due before ``now`` and
+    not waiting for a supplement, as ``dossier_stats``), ``due_soon`` (running, due within the next 24
+    hours), ``paused`` (waiting for a supplement); grouped like ``rollup_figures`` (not by day or month).
+    Reads only the open dossiers (index on status and due)."""
+    _grouping(group_by, OPEN_GROUPS)
+    scope = _scoped(
+        unit_ids=unit_ids, group_by=group_by, unit=unit, agency=agency, field=field, procedure=procedure
+    )
+    paused = _paused(now)
+    counts = {
+        "sum_in_progress": Count("pk"),
+        "sum_overdue": Count("pk", filter=Q(due_at__lt=now) & ~paused),
+        "sum_due_soon": Count("pk", filter=Q(due_at__gte=now, due_at__lt=now + DUE_SOON) & ~paused),
+        "sum_paused": Count("pk", filter=paused),
+    }
+    return _grouped_rows(Dossier.objects.filter(_open(now), scope), group_by, counts, OPEN_FIGURES)
+
+
+def overdue_dossiers(
+    *,
+    unit_ids: set[int] | None,
+    now: dt.datetime,
+    include_due_within_hours: int = 24,
+    limit: int = 50,
+    unit: str = "",
+    agency: str = "",
+    field: str = "",
+    procedure: str = "",
+) -> list[LateDossier]:
+    """The running open dossiers due before ``now`` plus ``include_due_within_hours``, most overdue first,
+    with who holds them (at most ``limit``). Dossiers waiting for a supplement are left out (their clock
+    stands still)."""
+    scope = _scoped(
+        unit_ids=unit_ids, group_by="", unit=unit, agency=agency, field=field, procedure=procedure
+    )
+    horizon = now + dt.timedelta(hours=include_due_within_hours)
+    rows = (
+        Dossier.objects.filter(_open(now), scope, due_at__lt=horizon)
+        .exclude(_paused(now))
+        .order_by("due_at", "id")
+        .values(
+            "code",
+            "public_id",
+            "procedure__national_code",
+            "procedure__name",
+            "agency__code",
+            "agency__name",
+            "unit__code",
+            "unit__name",
+            "step__name",
+            "step__role",
+            "assignee__full_name",
+            "due_at",
+        )[:limit]
+    )
+    roles = dict(StaffRole.choices)
+    return [
+        LateDossier(
+            code=row["code"],
+            public_id=row["public_id"],
+            procedure_code=row["procedure__national_code"],
+            procedure_name=row["procedure__name"],
+            agency_code=row["agency__code"],
+            agency_name=row["agency__name"],
+            unit_code=row["unit__code"],
+            unit_name=row["unit__name"],
+            step_name=row["step__name"] or "",
+            holder=row["assignee__full_name"] or "",
+            holder_role=row["step__role"] or "",
+            holder_role_label=str(roles.get(row["step__role"], "")),
+            due_at=row["due_at"],
+            overdue_by=now - row["due_at"],
+        )
+        for row in rows
+    ]
+
+
+def dossiers_passing_due(*, since: dt.datetime, until: dt.datetime) -> list[PassingDue]:
+    """The open dossiers, not waiting for a supplement, whose due moment is in ``(since, until]``, earliest
+    first (not scoped: for the IOC's alerting)."""
+    rows = (
+        Dossier.objects.filter(
+            status__in=sorted(OPEN_STATUSES), paused_since__isnull=True, due_at__gt=since, due_at__lte=until
+        )
+        .order_by("due_at", "id")
+        .values("id", "public_id", "code", "unit_id", "agency_id", "procedure__name", "due_at", "assignee_id")
+    )
+    return [
+        PassingDue(
+            id=row["id"],
+            public_id=row["public_id"],
+            code=row["code"],
+            unit_id=row["unit_id"],
+            agency_id=row["agency_id"],
+            procedure_name=row["procedure__name"],
+            due_at=row["due_at"],
+            assignee_id=row["assignee_id"],
+        )
+        for row in rows
+    ]
+
+
+def late_procedures(
+    *,
+    unit_ids: set[int] | None,
+    date_from: dt.date,
+    date_to: dt.date,
+    limit: int = 10,
+    now: dt.datetime | None = None,
+    unit: str = "",
+    agency: str = "",
+    field: str = "",
+) -> list[LateProcedure]:
+    """The procedures with the most late dossiers: finished late in ``[date_from, date_to)`` (roll-ups) plus
+    open and overdue at ``now`` (default: now), most first, then by code; procedures with none are left
+    out."""
+    now = now or timezone.now()
+    _period(date_from, date_to)
+    scope = _scoped(unit_ids=unit_ids, group_by="", unit=unit, agency=agency, field=field, procedure="")
+    code, name = GROUPS["procedure"]
+    found: dict[str, LateProcedure] = {}
+    finished = (
+        DossierDailyRollup.objects.filter(scope, day__gte=date_from, day__lt=date_to)
+        .order_by()
+        .values(code, name)
+        .annotate(late=Sum("finished_late", default=0), done=Sum("finished", default=0))
+    )
+    for row in finished:
+        found[row[code]] = LateProcedure(
+            code=row[code],
+            name=row[name],
+            finished_late=int(row["late"]),
+            overdue=0,
+            finished=int(row["done"]),
+        )
+    overdue = (
+        Dossier.objects.filter(_open(now), scope, due_at__lt=now)
+        .exclude(_paused(now))
+        .order_by()
+        .values(code, name)
+        .annotate(n=Count("pk"))
+    )
+    for row in overdue:
+        entry = found.setdefault(
+            row[code], LateProcedure(code=row[code], name=row[name], finished_late=0, overdue=0, finished=0)
+        )
+        entry.overdue = row["n"]
+    ranked = [entry for entry in found.values() if entry.finished_late or entry.overdue]
+    ranked.sort(key=lambda entry: (-(entry.finished_late + entry.overdue), entry.code))
+    return ranked[:limit]
+
+
+def rollups_last_change() -> dt.datetime | None:
+    """When a roll-up row last changed (a dossier's flow figures, or its open state: paused, resumed, due
+    moved, closed); ``None`` without any row. One index lookup."""
+    return DossierDailyRollup.objects.aggregate(last=Max("updated_at"))["last"]
+
+
+def rollups_changed_since(moment: dt.datetime) -> bool:
+    """Whether a roll-up row changed after ``moment`` (see ``rollups_last_change``)."""
+    return DossierDailyRollup.objects.filter(updated_at__gt=moment).exists()

@@ -1,0 +1,624 @@
+# ruff: noqa: S608 - the SQL here is built from model metadata and constants only; every value is a parameter
+"""Keeping the daily roll-ups (``DossierDailyRollup``) current, rebuilding them and checking them.
+
+A dossier *contributes* to at most three rows (docs/statistics.md, "Daily roll-ups"): the row of the local day
+it was received (received, channel, papers, fees, national-portal sync), of the day it finished (finished,
+timeliness) and of the day it was rated. ``contribution`` computes that from the dossier's row and a few facts
+about its related rows (``Related``); the services take it when ``base.locked`` loads the dossier (``track``)
+or when a new dossier is filed (``track_new``), keep the related facts current as they write (the
+``*_added``/``*_queued``/... hooks), and ``base.record`` applies the difference (``apply``) in the same
+transaction, as atomic increments (``INSERT … ON CONFLICT … DO UPDATE SET x = x + excluded.x``): two
+transactions adding to one shared row never lose each other's counts, and the dossier's own row lock makes its
+before/after pair exact.
+
+``rollups_rebuild`` recomputes rows from the raw tables with one ``INSERT … SELECT … GROUP BY`` (the
+independent computation); ``rollups_check`` compares the stored rows with it in one statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from hanoismart.dossiers.models import (
+    OPEN_STATUSES,
+    ROLLUP_FIGURES,
+    ComponentSource,
+    Dossier,
+    DossierComponent,
+    DossierDailyRollup,
+    FilingChannel,
+    Payment,
+    PaymentState,
+    PaymentStatus,
+    PortalSyncMessage,
+    Rating,
+    Satisfaction,
+    SyncState,
+    Timeliness,
+)
+from hanoismart.procedures.models import DossierStatus
+
+DIGITISED_SOURCES = (ComponentSource.DIGITISED, ComponentSource.REUSED, ComponentSource.REUSED_RESULT)
+REUSED_SOURCES = (ComponentSource.REUSED, ComponentSource.REUSED_RESULT)
+SATISFIED = (Satisfaction.SATISFIED, Satisfaction.VERY_SATISFIED)
+FEE_FIGURES = {
+    PaymentStatus.DUE: "fees_due",
+    PaymentStatus.PAID: "fees_paid",
+    PaymentStatus.WAIVED: "fees_waived",
+    PaymentStatus.CITY_PAID: "fees_city_paid",
+}
+TIMELINESS_FIGURES = {
+    Timeliness.EARLY: "finished_early",
+    Timeliness.ON_TIME: "finished_on_time",
+    Timeliness.LATE: "finished_late",
+}
+#: The key columns of a roll-up row, in the order of ``RollupKey``.
+KEY_COLUMNS = ("day", "unit_id", "agency_id", "procedure_id")
+#: A piece of SQL and its parameters.
+Expression = tuple[str, list[Any]]
+
+
+class RollupKey(NamedTuple):
+    """The key of a roll-up row: the local day and the dossier's unit, agency and procedure."""
+
+    day: dt.date
+    unit_id: int
+    agency_id: int
+    procedure_id: int
+
+
+#: What a dossier adds to each row it touches: {key: {figure: amount}} (figures left out are 0).
+Contribution = dict[RollupKey, dict[str, int]]
+
+
+@dataclass
+class Related:
+    """What the roll-ups need from a dossier's related rows: its papers by source, whether a portal message
+    was delivered and whether one is pending or failed, whether a payment went through, and its rating."""
+
+    components: int = 0
+    components_digitised: int = 0
+    components_reused: int = 0
+    delivered: bool = False
+    undelivered: bool = False
+    paid: bool = False
+    rating: tuple[dt.datetime, str, int] | None = None  # (created_at, overall, total)
+
+
+@dataclass
+class Tracked:
+    """A dossier's contribution when its service loaded it (kept on the instance as ``_rollup``), the
+    related facts as they stand (``None``: not loaded, read at ``apply``), and its open state then."""
+
+    before: Contribution
+    related: Related | None
+    open_state: tuple[bool, bool, dt.datetime | None]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A stored roll-up figure that differs from the recomputation."""
+
+    key: RollupKey
+    figure: str
+    stored: int
+    expected: int
+
+
+# -- the contribution of one dossier ----------------------------------------------------------------------
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    """The day of ``moment`` in the city's time zone (settings.TIME_ZONE)."""
+    return timezone.localtime(moment, timezone.get_default_timezone()).date()
+
+
+def needs_related(dossier: Dossier) -> bool:
+    """Whether the dossier's contribution depends on its related rows: once received (papers, fees, sync),
+    and once returned (only a returned dossier can be rated)."""
+    return dossier.received_at is not None or dossier.status == DossierStatus.RETURNED
+
+
+def related_of(dossier_id: int) -> Related:
+    """The related facts of one dossier, read in one query."""
+
+    def count(condition: Q | None = None) -> Coalesce:
+        rows = DossierComponent.objects.filter(dossier=OuterRef("pk"))
+        if condition is not None:
+            rows = rows.filter(condition)
+        counted = rows.order_by().values("dossier").annotate(n=Count("pk")).values("n")
+        return Coalesce(Subquery(counted), 0)
+
+    messages = PortalSyncMessage.objects.filter(dossier=OuterRef("pk"))
+    row = (
+        Dossier.objects.filter(pk=dossier_id)
+        .annotate(
+            n_components=count(),
+            n_digitised=count(Q(source__in=DIGITISED_SOURCES)),
+            n_reused=count(Q(source__in=REUSED_SOURCES)),
+            has_delivered=Exists(messages.filter(state=SyncState.DELIVERED)),
+            has_undelivered=Exists(messages.exclude(state=SyncState.DELIVERED)),
+            has_paid=Exists(Payment.objects.filter(dossier=OuterRef("pk"), state=PaymentState.PAID)),
+        )
+        .values(
+            "n_components",
+            "n_digitised",
+            "n_reused",
+            "has_delivered",
+            "has_undelivered",
+            "has_paid",
+            "rating__created_at",
+            "rating__overall",
+            "rating__total",
+        )
+        .get()
+    )
+    rating = None
+    if row["rating__created_at"] is not None:
+        rating = (row["rating__created_at"], row["rating__overall"], row["rating__total"])
+    return Related(
+        components=row["n_components"],
+        components_digitised=row["n_digitised"],
+        components_reused=row["n_reused"],
+        delivered=bool(row["has_delivered"]),
+        undelivered=bool(row["has_undelivered"]),
+        paid=bool(row["has_paid"]),
+        rating=rating,
+    )
+
+
+def _add(out: Contribution, key: RollupKey, figures: dict[str, int]) -> None:
+    row = out.setdefault(key, {})
+    for name, amount in figures.items():
+        if amount:
+            row[name] = row.get(name, 0) + amount
+
+
+def contribution(dossier: Dossier, related: Related | None) -> Contribution:
+    """What ``dossier`` adds to the roll-ups, with the definitions of ``selectors.stats``; ``related`` may be
+    ``None`` only when ``needs_related`` is false."""
+    out: Contribution = {}
+    ids = (dossier.unit_id, dossier.agency_id, dossier.procedure_id)
+    if needs_related(dossier) and related is None:
+        raise ValueError("The roll-up contribution of this dossier needs its related rows.")
+    if dossier.received_at is not None and related is not None:
+        paid = dossier.payment_status == PaymentStatus.PAID
+        figures = {
+            "received": 1,
+            "online": int(dossier.channel == FilingChannel.ONLINE),
+            "fully_online": int(bool(dossier.is_fully_online)),
+            "synced": int(related.delivered and not related.undelivered),
+            "components": related.components,
+            "components_digitised": related.components_digitised,
+            "components_reused": related.components_reused,
+            "fees_paid_online": int(paid and related.paid),
+            "fee_total": dossier.fee_total,
+            "fee_applicant": dossier.fee_applicant,
+            "fee_city": dossier.fee_city,
+        }
+        fee_figure = FEE_FIGURES.get(dossier.payment_status)
+        if fee_figure:
+            figures[fee_figure] = 1
+        _add(out, RollupKey(local_day(dossier.received_at), *ids), figures)
+    if dossier.finished_at is not None and dossier.received_at is not None:
+        # a dossier refused or withdrawn before it was received never counts as finished (as in stats)
+        figures = {"finished": 1}
+        timed = TIMELINESS_FIGURES.get(dossier.timeliness)
+        if timed:
+            figures[timed] = 1
+        _add(out, RollupKey(local_day(dossier.finished_at), *ids), figures)
+    if related is not None and related.rating is not None:
+        created_at, overall, total = related.rating
+        figures = {
+            "ratings": 1,
+            "ratings_satisfied": int(overall in SATISFIED),
+            "ratings_very_satisfied": int(overall == Satisfaction.VERY_SATISFIED),
+            "rating_score_sum": total,
+        }
+        _add(out, RollupKey(local_day(created_at), *ids), figures)
+    return out
+
+
+def difference(after: Contribution, before: Contribution) -> Contribution:
+    """``after - before``, row by row, leaving out rows where nothing changed."""
+    out: Contribution = {}
+    for key in after.keys() | before.keys():
+        new, old = after.get(key, {}), before.get(key, {})
+        delta = {name: new.get(name, 0) - old.get(name, 0) for name in new.keys() | old.keys()}
+        delta = {name: amount for name, amount in delta.items() if amount}
+        if delta:
+            out[key] = delta
+    return out
+
+
+def _open_state(dossier: Dossier) -> tuple[bool, bool, dt.datetime | None]:
+    """What the open figures (``selectors.rollups.open_figures``) read of the dossier."""
+    is_open = dossier.status in OPEN_STATUSES and dossier.received_at is not None
+    return is_open, dossier.paused_since is not None, dossier.due_at
+
+
+# -- tracking a dossier through a service ------------------------------------------------------------------
+
+
+def track(dossier: Dossier) -> Dossier:
+    """Remember the contribution of ``dossier`` as loaded under its row lock (``base.locked``); reads the
+    related rows (one query) only when the contribution depends on them."""
+    related = related_of(dossier.pk) if needs_related(dossier) else None
+    dossier._rollup = Tracked(  # type: ignore[attr-defined]
+        before=contribution(dossier, related), related=related, open_state=_open_state(dossier)
+    )
+    return dossier
+
+
+def track_new(dossier: Dossier) -> Dossier:
+    """A dossier being filed contributes nothing yet and has no related rows (no query)."""
+    dossier._rollup = Tracked(before={}, related=Related(), open_state=(False, False, None))  # type: ignore[attr-defined]
+    return dossier
+
+
+def _related(dossier: Dossier) -> Related | None:
+    tracked = getattr(dossier, "_rollup", None)
+    return tracked.related if tracked is not None else None
+
+
+def components_added(dossier: Dossier, *, sources: list[str]) -> None:
+    """Papers were added to the dossier (filing, supplement)."""
+    related = _related(dossier)
+    if related is not None:
+        related.components += len(sources)
+        related.components_digitised += sum(source in DIGITISED_SOURCES for source in sources)
+        related.components_reused += sum(source in REUSED_SOURCES for source in sources)
+
+
+def payment_paid(dossier: Dossier) -> None:
+    """A payment of the dossier went through (the applicant's, or the city's share at filing)."""
+    related = _related(dossier)
+    if related is not None:
+        related.paid = True
+
+
+def portal_message_queued(dossier: Dossier) -> None:
+    """A national-portal message was queued: the dossier is no longer in sync until it is delivered."""
+    related = _related(dossier)
+    if related is not None:
+        related.undelivered = True
+
+
+def rating_given(dossier: Dossier, rating: Rating) -> None:
+    """The applicant rated the dossier."""
+    related = _related(dossier)
+    if related is not None:
+        related.rating = (rating.created_at, rating.overall, rating.total)
+
+
+def apply(dossier: Dossier) -> Contribution:
+    """Add the difference between the dossier's contribution now and when it was tracked to the roll-ups
+    (in the caller's transaction), and take the current one as the new starting point. When only its open
+    state changed (paused, resumed, due moved, closed), its received day's row is touched, so
+    ``rollups_changed_since`` notices. Returns the difference applied."""
+    tracked: Tracked | None = getattr(dossier, "_rollup", None)
+    if tracked is None:
+        raise RuntimeError(
+            f"Dossier {dossier.pk} was changed without being tracked for the roll-ups: load it with "
+            "services.base.locked() (or rollups.track_new() when filing)."
+        )
+    related = tracked.related
+    if related is None and needs_related(dossier):
+        related = related_of(dossier.pk)
+    after = contribution(dossier, related)
+    delta = difference(after, tracked.before)
+    open_state = _open_state(dossier)
+    if open_state != tracked.open_state and dossier.received_at is not None:
+        day = local_day(dossier.received_at)
+        key = RollupKey(day, dossier.unit_id, dossier.agency_id, dossier.procedure_id)
+        upserts = {key: {}, **delta}
+    else:
+        upserts = delta
+    rollup_add(upserts)
+    dossier._rollup = Tracked(before=after, related=related, open_state=open_state)  # type: ignore[attr-defined]
+    return delta
+
+
+def portal_delivered(*, dossier_id: int) -> None:
+    """A message of the dossier was just marked delivered (in the caller's transaction): the dossier is in
+    sync again when no other message is pending or failed. Locks the dossier row first, so a status change
+    queueing a new message runs strictly before or after."""
+    dossier = (
+        Dossier.objects.select_for_update()
+        .filter(pk=dossier_id)
+        .values("received_at", "unit_id", "agency_id", "procedure_id")
+        .first()
+    )
+    if dossier is None or dossier.get("received_at") is None:
+        return
+    pending = PortalSyncMessage.objects.filter(dossier_id=dossier_id).exclude(state=SyncState.DELIVERED)
+    if pending.exists():
+        return
+    key = RollupKey(
+        local_day(dossier["received_at"]), dossier["unit_id"], dossier["agency_id"], dossier["procedure_id"]
+    )
+    rollup_add({key: {"synced": 1}})
+
+
+# -- writing -------------------------------------------------------------------------------------------------
+
+
+def _quoted(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _table() -> str:
+    return _quoted(DossierDailyRollup._meta.db_table)
+
+
+def rollup_add(deltas: Contribution) -> None:
+    """Add ``deltas`` to the roll-up rows, creating the rows that are missing, in one statement: each row is
+    incremented by the database (never read and written back), in key order (no deadlock between two
+    writers)."""
+    if not deltas:
+        return
+    ops = connection.ops
+    table = _table()
+    columns = (*KEY_COLUMNS, *ROLLUP_FIGURES, "updated_at")
+    now = ops.adapt_datetimefield_value(timezone.now())
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    params: list[Any] = []
+    for key in sorted(deltas):
+        figures = deltas[key]
+        params += [ops.adapt_datefield_value(key.day), key.unit_id, key.agency_id, key.procedure_id]
+        params += [figures.get(name, 0) for name in ROLLUP_FIGURES]
+        params.append(now)
+    increments = ", ".join(
+        f"{_quoted(name)} = {table}.{_quoted(name)} + excluded.{_quoted(name)}" for name in ROLLUP_FIGURES
+    )
+    sql = (
+        f"INSERT INTO {table} ({', '.join(_quoted(c) for c in columns)}) "
+        f"VALUES {', '.join([placeholders] * len(deltas))} "
+        f"ON CONFLICT ({', '.join(_quoted(c) for c in KEY_COLUMNS)}) "
+        f"DO UPDATE SET {increments}, {_quoted('updated_at')} = excluded.{_quoted('updated_at')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+# -- the independent computation ----------------------------------------------------------------------------
+
+
+def _moment(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_default_timezone())
+
+
+def _table_of(model: Any) -> str:
+    return _quoted(model._meta.db_table)
+
+
+def _column(model: Any, name: str) -> str:
+    return _quoted(model._meta.get_field(name).column)
+
+
+def _day_sql(column_sql: str) -> tuple[str, list[Any]]:
+    """The local date of a datetime column in the city's time zone, as the backend writes it."""
+    sql, params = connection.ops.datetime_cast_date_sql(column_sql, (), timezone.get_default_timezone_name())
+    return sql, list(params)
+
+
+def _in(values: tuple[str, ...]) -> tuple[str, list[Any]]:
+    return "(" + ", ".join(["%s"] * len(values)) + ")", [str(value) for value in values]
+
+
+def _between(column_sql: str, start: dt.datetime | None, end: dt.datetime | None) -> tuple[str, list[Any]]:
+    """``column >= start AND column < end`` (either bound may be open), as SQL and parameters."""
+    parts, params = [f"{column_sql} IS NOT NULL"], []
+    if start is not None:
+        parts.append(f"{column_sql} >= %s")
+        params.append(connection.ops.adapt_datetimefield_value(start))
+    if end is not None:
+        parts.append(f"{column_sql} < %s")
+        params.append(connection.ops.adapt_datetimefield_value(end))
+    return " AND ".join(parts), params
+
+
+def _select(day: Expression, figures: dict[str, Expression]) -> Expression:
+    """A part's select list: the day, the dossier's keys, then every figure (0 where the part has none)."""
+    columns = [f"{day[0]} AS day", "d.unit_id AS unit_id", "d.agency_id AS agency_id"]
+    columns.append("d.procedure_id AS procedure_id")
+    params = list(day[1])
+    for name in ROLLUP_FIGURES:
+        sql, figure_params = figures.get(name, ("0", []))
+        columns.append(f"{sql} AS {_quoted(name)}")
+        params += figure_params
+    return ", ".join(columns), params
+
+
+def _case(condition: str, params: list[Any]) -> Expression:
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END", [str(p) for p in params]
+
+
+def _received_part(start: dt.datetime | None, end: dt.datetime | None) -> Expression:
+    """One row per dossier received in range, with its papers, payments and portal messages pre-aggregated
+    per dossier and joined (hash joins on PostgreSQL, no subquery per dossier)."""
+    dossier = _table_of(Dossier)
+    received_at = _column(Dossier, "received_at")
+    where, where_params = _between(f"d.{received_at}", start, end)
+    if start is None and end is None:
+        in_range, in_range_params = "1 = 1", []
+    else:
+        inner, in_range_params = _between(received_at, start, end)
+        in_range = f"dossier_id IN (SELECT id FROM {dossier} WHERE {inner})"
+    digitised, digitised_params = _in(DIGITISED_SOURCES)
+    reused, reused_params = _in(REUSED_SOURCES)
+    components = (
+        f"SELECT dossier_id, COUNT(*) AS n, "
+        f"SUM(CASE WHEN source IN {digitised} THEN 1 ELSE 0 END) AS digitised, "
+        f"SUM(CASE WHEN source IN {reused} THEN 1 ELSE 0 END) AS reused "
+        f"FROM {_table_of(DossierComponent)} WHERE {in_range} GROUP BY dossier_id"
+    )
+    messages = (
+        "SELECT dossier_id, MAX(CASE WHEN state = %s THEN 1 ELSE 0 END) AS delivered, "
+        "MAX(CASE WHEN state = %s THEN 0 ELSE 1 END) AS undelivered "
+        f"FROM {_table_of(PortalSyncMessage)} WHERE {in_range} GROUP BY dossier_id"
+    )
+    payments = f"SELECT DISTINCT dossier_id FROM {_table_of(Payment)} WHERE state = %s AND {in_range}"
+    figures: dict[str, Expression] = {
+        "received": ("1", []),
+        "online": _case("d.channel = %s", [FilingChannel.ONLINE]),
+        "fully_online": _case("d.is_fully_online", []),
+        "synced": _case("ms.delivered = 1 AND ms.undelivered = 0", []),
+        "components": ("COALESCE(c.n, 0)", []),
+        "components_digitised": ("COALESCE(c.digitised, 0)", []),
+        "components_reused": ("COALESCE(c.reused, 0)", []),
+        "fees_paid_online": _case("d.payment_status = %s AND p.dossier_id IS NOT NULL", [PaymentStatus.PAID]),
+        "fee_total": ("d.fee_total", []),
+        "fee_applicant": ("d.fee_applicant", []),
+        "fee_city": ("d.fee_city", []),
+    }
+    for status, figure in FEE_FIGURES.items():
+        figures[figure] = _case("d.payment_status = %s", [status])
+    select, params = _select(_day_sql(f"d.{received_at}"), figures)
+    sql = (
+        f"SELECT {select} FROM {dossier} d "
+        f"LEFT JOIN ({components}) c ON c.dossier_id = d.id "
+        f"LEFT JOIN ({messages}) ms ON ms.dossier_id = d.id "
+        f"LEFT JOIN ({payments}) p ON p.dossier_id = d.id "
+        f"WHERE {where}"
+    )
+    params += [*digitised_params, *reused_params, *in_range_params]
+    params += [str(SyncState.DELIVERED), str(SyncState.DELIVERED), *in_range_params]
+    params += [str(PaymentState.PAID), *in_range_params]
+    return sql, params + where_params
+
+
+def _finished_part(start: dt.datetime | None, end: dt.datetime | None) -> Expression:
+    finished_at = f"d.{_column(Dossier, 'finished_at')}"
+    figures: dict[str, Expression] = {"finished": ("1", [])}
+    for value, figure in TIMELINESS_FIGURES.items():
+        figures[figure] = _case("d.timeliness = %s", [value])
+    select, params = _select(_day_sql(finished_at), figures)
+    where, where_params = _between(finished_at, start, end)
+    received = f"d.{_column(Dossier, 'received_at')} IS NOT NULL"
+    sql = f"SELECT {select} FROM {_table_of(Dossier)} d WHERE {where} AND {received}"
+    return sql, params + where_params
+
+
+def _rating_part(start: dt.datetime | None, end: dt.datetime | None) -> Expression:
+    created_at = f"r.{_column(Rating, 'created_at')}"
+    satisfied, satisfied_params = _in(SATISFIED)
+    figures: dict[str, Expression] = {
+        "ratings": ("1", []),
+        "ratings_satisfied": _case(f"r.overall IN {satisfied}", satisfied_params),
+        "ratings_very_satisfied": _case("r.overall = %s", [Satisfaction.VERY_SATISFIED]),
+        "rating_score_sum": ("r.total", []),
+    }
+    select, params = _select(_day_sql(created_at), figures)
+    where, where_params = _between(created_at, start, end)
+    sql = (
+        f"SELECT {select} FROM {_table_of(Rating)} r "
+        f"JOIN {_table_of(Dossier)} d ON d.id = r.dossier_id WHERE {where}"
+    )
+    return sql, params + where_params
+
+
+def expected_sql(*, date_from: dt.date | None = None, date_to: dt.date | None = None) -> Expression:
+    """The roll-up rows of the days in ``[date_from, date_to)`` (``None``: unbounded) recomputed from the raw
+    tables, as one grouped SELECT (columns: day, unit_id, agency_id, procedure_id, then ``ROLLUP_FIGURES``):
+    the received dossiers, the finished dossiers and the ratings, each a row per dossier, summed per day ×
+    unit × agency × procedure."""
+    start = _moment(date_from) if date_from else None
+    end = _moment(date_to) if date_to else None
+    parts = [_received_part(start, end), _finished_part(start, end), _rating_part(start, end)]
+    sums = ", ".join(f"SUM({_quoted(name)}) AS {_quoted(name)}" for name in ROLLUP_FIGURES)
+    union = " UNION ALL ".join(sql for sql, _params in parts)
+    sql = (
+        f"SELECT day, unit_id, agency_id, procedure_id, {sums} FROM ({union}) parts "
+        "GROUP BY day, unit_id, agency_id, procedure_id"
+    )
+    return sql, [param for _sql, params in parts for param in params]
+
+
+def _day_range(date_from: dt.date | None, date_to: dt.date | None, column: str) -> tuple[str, list[Any]]:
+    parts, params = ["1 = 1"], []
+    if date_from is not None:
+        parts.append(f"{column} >= %s")
+        params.append(connection.ops.adapt_datefield_value(date_from))
+    if date_to is not None:
+        parts.append(f"{column} < %s")
+        params.append(connection.ops.adapt_datefield_value(date_to))
+    return " AND ".join(parts), params
+
+
+def rollups_rebuild(*, date_from: dt.date | None = None, date_to: dt.date | None = None) -> int:
+    """Replace the roll-up rows of the days in ``[date_from, date_to)`` (``None``: unbounded) with their
+    recomputation from the raw tables; returns how many rows were written. On PostgreSQL the table is locked
+    against writers (not readers) meanwhile, so dossier changes made during the rebuild are counted once."""
+    table = _table()
+    where, where_params = _day_range(date_from, date_to, _quoted("day"))
+    expected, expected_params = expected_sql(date_from=date_from, date_to=date_to)
+    columns = ", ".join(_quoted(c) for c in (*KEY_COLUMNS, *ROLLUP_FIGURES, "updated_at"))
+    selected = ", ".join([*KEY_COLUMNS, *(_quoted(name) for name in ROLLUP_FIGURES)])
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        cursor.execute(f"DELETE FROM {table} WHERE {where}", where_params)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {selected}, %s FROM ({expected}) expected",
+            [now, *expected_params],
+        )
+        return cursor.rowcount
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def rollups_check(
+    *, date_from: dt.date | None = None, date_to: dt.date | None = None, limit: int | None = None
+) -> list[Mismatch]:
+    """The stored roll-up figures of the days in ``[date_from, date_to)`` that differ from their
+    recomputation (a missing row counts as zeros; stored rows of zeros are fine), in key order; ``limit``
+    caps the number of rows compared out (not of mismatches). One statement, so one consistent snapshot."""
+    table = _table()
+    expected, expected_params = expected_sql(date_from=date_from, date_to=date_to)
+    where, where_params = _day_range(date_from, date_to, f"s.{_quoted('day')}")
+    on = " AND ".join(f"s.{_quoted(c)} = e.{c}" for c in KEY_COLUMNS)
+    differs = " OR ".join(f"e.{_quoted(n)} <> s.{_quoted(n)}" for n in ROLLUP_FIGURES)
+    nonzero = " OR ".join(f"s.{_quoted(n)} <> 0" for n in ROLLUP_FIGURES)
+    expected_columns = ", ".join(f"e.{_quoted(n)}" for n in ROLLUP_FIGURES)
+    stored_columns = ", ".join(f"s.{_quoted(n)}" for n in ROLLUP_FIGURES)
+    nulls = ", ".join("NULL" for _name in ROLLUP_FIGURES)
+    sql = (
+        f"WITH e AS ({expected}) "
+        f"SELECT e.day, e.unit_id, e.agency_id, e.procedure_id, {expected_columns}, {stored_columns} "
+        f"FROM e LEFT JOIN {table} s ON {on} WHERE s.id IS NULL OR {differs} "
+        f"UNION ALL "
+        f"SELECT s.{_quoted('day')}, s.unit_id, s.agency_id, s.procedure_id, {nulls}, {stored_columns} "
+        f"FROM {table} s WHERE {where} AND ({nonzero}) AND NOT EXISTS (SELECT 1 FROM e WHERE {on})"
+    )
+    params = [*expected_params, *where_params]
+    if limit is not None:
+        sql += " LIMIT %s"
+        params.append(limit)
+    mismatches = []
+    width = len(ROLLUP_FIGURES)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            key = RollupKey(_as_date(row[0]), int(row[1]), int(row[2]), int(row[3]))
+            expected_values, stored_values = row[4 : 4 + width], row[4 + width :]
+            for name, want, have in zip(ROLLUP_FIGURES, expected_values, stored_values, strict=True):
+                want, have = int(want or 0), int(have or 0)
+                if want != have:
+                    mismatches.append(Mismatch(key=key, figure=name, stored=have, expected=want))
+    mismatches.sort(key=lambda m: (m.key, ROLLUP_FIGURES.index(m.figure)))
+    return mismatches
