@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from hanoismart.common.errors import InvalidInput, NotFound, PermissionDenied
 from hanoismart.dossiers.models import (
@@ -299,7 +299,8 @@ def test_an_unknown_unit_or_an_empty_period_is_refused(city, personas):
 
 
 def test_the_city_by_unit_lists_its_wards_and_its_own_departments(city, personas):
-    found = kpi_breakdown(actor=personas.city_manager, kpi="received", now=NOW)
+    with translation.override("en"):
+        found = kpi_breakdown(actor=personas.city_manager, kpi="received", now=NOW)
 
     rows = {row.key: row for row in found.rows}
     assert found.total == 10
