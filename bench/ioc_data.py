@@ -93,7 +93,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "dossiers_rating": ("id", "dossier_id", "scores", "total", "overall", "comment", "created_at"),
 }  # fmt: skip
 #: Emptied with the others (rebuilt at the end: code sequences, roll-ups) or left empty (apology letters).
-OTHER_TABLES = ("dossiers_apologyletter", "dossiers_dossiercodesequence", "dossiers_dossierdailyrollup")
+OTHER_TABLES = (
+    "dossiers_apologyletter",
+    "dossiers_dossiercodesequence",
+    "dossiers_dossierdailyrollup",
+    "dossiers_dossieragencydayrollup",
+)
 
 NAMES = (
     "Nguyễn Văn Hải", "Trần Thị Lan", "Lê Minh Tuấn", "Phạm Thị Hoa", "Vũ Đức Long", "Đỗ Thu Trang",
@@ -731,7 +736,7 @@ def generate(*, count: int, years: int, seed: int, chunk_size: int) -> dict[str,
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '512MB'")
         cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
-        with emptied_without_keys(cursor, ["dossiers_dossierdailyrollup"]) as rollups_restored:
+        with emptied_without_keys(cursor, list(OTHER_TABLES[2:])) as rollups_restored:
             started = time.perf_counter()
             rollups = rollups_rebuild()
             _phase(timings, "rollups_s", started)

@@ -17,7 +17,13 @@ from django.utils import timezone
 from hanoismart.directory.models import AgencyKind
 from hanoismart.documents.services import document_upload
 from hanoismart.dossiers import seeds
-from hanoismart.dossiers.models import ROLLUP_FIGURES, DossierDailyRollup, PaymentStatus, Timeliness
+from hanoismart.dossiers.models import (
+    ROLLUP_FIGURES,
+    DossierAgencyDayRollup,
+    DossierDailyRollup,
+    PaymentStatus,
+    Timeliness,
+)
 from hanoismart.dossiers.selectors.rollups import rollup_figures, rollups_last_change
 from hanoismart.dossiers.selectors.stats import dossier_stats
 from hanoismart.dossiers.services import (
@@ -88,6 +94,12 @@ def assert_consistent(manager) -> None:
         figures = dossier_stats(actor=manager, date_from=date_from, date_to=date_to).total.figures
         (rolled,) = rollup_figures(unit_ids=None, date_from=date_from, date_to=date_to)
         assert rolled.figures == {name: figures[name] for name in ROLLUP_FIGURES}, (date_from, date_to)
+        # the same sums from the daily rows (by procedure) as from the agency rows (the total)
+        by_procedure = rollup_figures(
+            unit_ids=None, date_from=date_from, date_to=date_to, group_by="procedure"
+        )
+        summed = {name: sum(row.figures[name] for row in by_procedure) for name in ROLLUP_FIGURES}
+        assert summed == rolled.figures, (date_from, date_to)
     rollups_rebuild()
     assert stored() == rows
 
@@ -382,6 +394,28 @@ def test_check_lists_a_planted_difference_and_a_rebuild_mends_it(history):
     assert not DossierDailyRollup.objects.filter(pk=stray.pk).exists()
 
 
+def test_check_lists_a_wrong_agency_row_and_a_rebuild_mends_it(history):
+    row = DossierAgencyDayRollup.objects.get(day=DAY_1)
+    DossierAgencyDayRollup.objects.filter(pk=row.pk).update(received=5)
+    out = io.StringIO()
+
+    with pytest.raises(SystemExit):
+        call_command("dossier_rollups", "--check", stdout=out)
+
+    unit, agency = row.unit.code, row.agency.code
+    assert out.getvalue().splitlines() == [
+        f"{DAY_1} unit {unit} agency {agency} procedure (all: agency row) received: stored 5, expected 3",
+        "1 mismatches from the first day to the last day.",
+    ]
+    (city,) = rollup_figures(unit_ids=None, date_from=DAY_1, date_to=DAY_2)
+    assert city.figures["received"] == 5  # what the dashboards read until the rebuild
+
+    call_command("dossier_rollups", "--rebuild", "--check", stdout=io.StringIO())
+
+    (city,) = rollup_figures(unit_ids=None, date_from=DAY_1, date_to=DAY_2)
+    assert city.figures["received"] == 3
+
+
 def test_a_rebuild_of_some_days_leaves_the_others_alone(history):
     DossierDailyRollup.objects.update(received=9)
 
@@ -408,11 +442,12 @@ def test_the_command_refuses_what_it_cannot_do():
 
 
 def _queries(run) -> tuple[int, int]:
-    """(all queries, queries on the roll-up table) of ``run()``."""
-    table = DossierDailyRollup._meta.db_table
+    """(all queries, upserts into the roll-up tables: daily and agency rows) of ``run()``."""
+    tables = (DossierDailyRollup._meta.db_table, DossierAgencyDayRollup._meta.db_table)
     with CaptureQueriesContext(connection) as captured:
         run()
-    return len(captured), sum(table in query["sql"] for query in captured.captured_queries)
+    upserts = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("INSERT INTO")]
+    return len(captured), sum(any(table in sql for table in tables) for sql in upserts)
 
 
 def _without_rollups(monkeypatch) -> None:
@@ -436,12 +471,12 @@ def test_a_submission_costs_no_query_and_a_desk_registration_one(
         without = (_queries(online), _queries(at_desk))
 
     assert with_rollups[0] == (without[0][0], 0)  # online: not received yet, nothing to add
-    assert with_rollups[1] == (without[1][0] + 1, 1)  # at the desk: one upsert
+    assert with_rollups[1] == (without[1][0] + 2, 2)  # at the desk: one upsert of each table
     with django_assert_max_num_queries(with_rollups[0][0]):
         online()
 
 
-def test_receiving_costs_one_read_and_one_upsert(personas, desk, birth_case, monkeypatch):
+def test_receiving_costs_one_read_and_two_upserts(personas, desk, birth_case, monkeypatch):
     first, second = submit(personas.resident, birth_case), submit(personas.resident, birth_case)
     dossier_act(actor=desk.clerk, dossier=first, action="receive")  # warm the caches
 
@@ -451,5 +486,5 @@ def test_receiving_costs_one_read_and_one_upsert(personas, desk, birth_case, mon
         _without_rollups(patched)
         without = _queries(lambda: dossier_act(actor=desk.clerk, dossier=third, action="receive"))
 
-    # received: its papers, payments and portal messages are read once, then one upsert
-    assert with_rollups == (without[0] + 2, 1)
+    # received: its papers, payments and portal messages are read once, then one upsert of each table
+    assert with_rollups == (without[0] + 3, 2)

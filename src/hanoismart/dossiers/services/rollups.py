@@ -1,5 +1,7 @@
 # ruff: noqa: S608 - the SQL here is built from model metadata and constants only; every value is a parameter
-"""Keeping the daily roll-ups (``DossierDailyRollup``) current, rebuilding them and checking them.
+"""Keeping the daily roll-ups current, rebuilding them and checking them: ``DossierDailyRollup`` (day × unit
+× agency × procedure) and its sum over the procedures, ``DossierAgencyDayRollup`` (day × unit × agency), which
+month and year views read.
 
 A dossier *contributes* to at most three rows (docs/statistics.md, "Daily roll-ups"): the row of the local day
 it was received (received, channel, papers, fees, national-portal sync), of the day it finished (finished,
@@ -12,7 +14,8 @@ transactions adding to one shared row never lose each other's counts, and the do
 before/after pair exact.
 
 ``rollups_rebuild`` recomputes rows from the raw tables with one ``INSERT … SELECT … GROUP BY`` (the
-independent computation); ``rollups_check`` compares the stored rows with it in one statement.
+independent computation), then the agency rows from them; ``rollups_check`` compares the stored rows with the
+recomputation, and the agency rows with the sums of the daily rows.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from hanoismart.dossiers.models import (
     ROLLUP_FIGURES,
     ComponentSource,
     Dossier,
+    DossierAgencyDayRollup,
     DossierComponent,
     DossierDailyRollup,
     FilingChannel,
@@ -59,8 +63,9 @@ TIMELINESS_FIGURES = {
     Timeliness.ON_TIME: "finished_on_time",
     Timeliness.LATE: "finished_late",
 }
-#: The key columns of a roll-up row, in the order of ``RollupKey``.
+#: The key columns of a roll-up row, in the order of ``RollupKey``; an agency row has the first three.
 KEY_COLUMNS = ("day", "unit_id", "agency_id", "procedure_id")
+AGENCY_KEY_COLUMNS = KEY_COLUMNS[:3]
 #: A piece of SQL and its parameters.
 Expression = tuple[str, list[Any]]
 
@@ -104,7 +109,8 @@ class Tracked:
 
 @dataclass(frozen=True)
 class Mismatch:
-    """A stored roll-up figure that differs from the recomputation."""
+    """A stored roll-up figure that differs from the recomputation (``key.procedure_id`` 0: an agency row,
+    compared with the sum of its daily rows)."""
 
     key: RollupKey
     figure: str
@@ -354,25 +360,21 @@ def _quoted(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _table() -> str:
-    return _quoted(DossierDailyRollup._meta.db_table)
+def _table(model: Any = DossierDailyRollup) -> str:
+    return _quoted(model._meta.db_table)
 
 
-def rollup_add(deltas: Contribution) -> None:
-    """Add ``deltas`` to the roll-up rows, creating the rows that are missing, in one statement: each row is
-    incremented by the database (never read and written back), in key order (no deadlock between two
-    writers)."""
-    if not deltas:
-        return
+def _upsert(model: Any, key_columns: tuple[str, ...], deltas: dict[tuple[Any, ...], dict[str, int]]) -> None:
+    """Add ``deltas`` to ``model``'s rows, creating the missing ones, in one statement, in key order."""
     ops = connection.ops
-    table = _table()
-    columns = (*KEY_COLUMNS, *ROLLUP_FIGURES, "updated_at")
+    table = _table(model)
+    columns = (*key_columns, *ROLLUP_FIGURES, "updated_at")
     now = ops.adapt_datetimefield_value(timezone.now())
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     params: list[Any] = []
     for key in sorted(deltas):
         figures = deltas[key]
-        params += [ops.adapt_datefield_value(key.day), key.unit_id, key.agency_id, key.procedure_id]
+        params += [ops.adapt_datefield_value(key[0]), *key[1:]]
         params += [figures.get(name, 0) for name in ROLLUP_FIGURES]
         params.append(now)
     increments = ", ".join(
@@ -381,11 +383,29 @@ def rollup_add(deltas: Contribution) -> None:
     sql = (
         f"INSERT INTO {table} ({', '.join(_quoted(c) for c in columns)}) "
         f"VALUES {', '.join([placeholders] * len(deltas))} "
-        f"ON CONFLICT ({', '.join(_quoted(c) for c in KEY_COLUMNS)}) "
+        f"ON CONFLICT ({', '.join(_quoted(c) for c in key_columns)}) "
         f"DO UPDATE SET {increments}, {_quoted('updated_at')} = excluded.{_quoted('updated_at')}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def rollup_add(deltas: Contribution) -> None:
+    """Add ``deltas`` to the daily rows and to their agency rows, creating the rows that are missing, in one
+    statement each: each row is incremented by the database (never read and written back), in key order,
+    daily rows before agency rows (no deadlock between two writers). A row of no change (``{}``: only the
+    dossier's open state changed) touches its daily row's ``updated_at`` and leaves the agency row alone."""
+    if not deltas:
+        return
+    _upsert(DossierDailyRollup, KEY_COLUMNS, dict(deltas))
+    agencies: dict[tuple[Any, ...], dict[str, int]] = {}
+    for key, figures in deltas.items():
+        if any(figures.values()):
+            row = agencies.setdefault(key[:3], {})
+            for name, amount in figures.items():
+                row[name] = row.get(name, 0) + amount
+    if agencies:
+        _upsert(DossierAgencyDayRollup, AGENCY_KEY_COLUMNS, agencies)
 
 
 # -- the independent computation ----------------------------------------------------------------------------
@@ -553,25 +573,46 @@ def _day_range(date_from: dt.date | None, date_to: dt.date | None, column: str) 
     return " AND ".join(parts), params
 
 
+def agency_sums_sql(*, date_from: dt.date | None = None, date_to: dt.date | None = None) -> Expression:
+    """The agency rows of the days in ``[date_from, date_to)`` as the sums of the daily rows (columns: day,
+    unit_id, agency_id, then ``ROLLUP_FIGURES``)."""
+    where, params = _day_range(date_from, date_to, _quoted("day"))
+    sums = ", ".join(f"SUM({_quoted(name)}) AS {_quoted(name)}" for name in ROLLUP_FIGURES)
+    sql = (
+        f"SELECT {_quoted('day')} AS day, unit_id, agency_id, {sums} FROM {_table()} WHERE {where} "
+        f"GROUP BY {_quoted('day')}, unit_id, agency_id"
+    )
+    return sql, params
+
+
+def _replace(cursor: Any, model: Any, keys: tuple[str, ...], source: Expression, span: Expression) -> int:
+    """Delete ``model``'s rows in ``span`` (a WHERE on the day) and insert those ``source`` selects."""
+    table = _table(model)
+    columns = ", ".join(_quoted(c) for c in (*keys, *ROLLUP_FIGURES, "updated_at"))
+    selected = ", ".join([*keys, *(_quoted(name) for name in ROLLUP_FIGURES)])
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    cursor.execute(f"DELETE FROM {table} WHERE {span[0]}", span[1])
+    cursor.execute(
+        f"INSERT INTO {table} ({columns}) SELECT {selected}, %s FROM ({source[0]}) expected",
+        [now, *source[1]],
+    )
+    return cursor.rowcount
+
+
 def rollups_rebuild(*, date_from: dt.date | None = None, date_to: dt.date | None = None) -> int:
     """Replace the roll-up rows of the days in ``[date_from, date_to)`` (``None``: unbounded) with their
-    recomputation from the raw tables; returns how many rows were written. On PostgreSQL the table is locked
-    against writers (not readers) meanwhile, so dossier changes made during the rebuild are counted once."""
-    table = _table()
-    where, where_params = _day_range(date_from, date_to, _quoted("day"))
-    expected, expected_params = expected_sql(date_from=date_from, date_to=date_to)
-    columns = ", ".join(_quoted(c) for c in (*KEY_COLUMNS, *ROLLUP_FIGURES, "updated_at"))
-    selected = ", ".join([*KEY_COLUMNS, *(_quoted(name) for name in ROLLUP_FIGURES)])
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    recomputation from the raw tables, then the agency rows of those days with the daily rows' sums; returns
+    how many daily rows were written. On PostgreSQL both tables are locked against writers (not readers)
+    meanwhile, so dossier changes made during the rebuild are counted once."""
+    span = _day_range(date_from, date_to, _quoted("day"))
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
-        cursor.execute(f"DELETE FROM {table} WHERE {where}", where_params)
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {selected}, %s FROM ({expected}) expected",
-            [now, *expected_params],
-        )
-        return cursor.rowcount
+            cursor.execute(f"LOCK TABLE {_table()}, {_table(DossierAgencyDayRollup)} IN EXCLUSIVE MODE")
+        expected = expected_sql(date_from=date_from, date_to=date_to)
+        rows = _replace(cursor, DossierDailyRollup, KEY_COLUMNS, expected, span)
+        sums = agency_sums_sql(date_from=date_from, date_to=date_to)
+        _replace(cursor, DossierAgencyDayRollup, AGENCY_KEY_COLUMNS, sums, span)
+        return rows
 
 
 def _as_date(value: Any) -> dt.date:
@@ -582,43 +623,62 @@ def _as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
+def _differences(*, model: Any, keys: tuple[str, ...], cte: str, span: Expression) -> tuple[str, list[Any]]:
+    """Two SELECTs (UNION ALL) of the rows of ``model`` in ``span`` (a WHERE on ``s``'s day) whose figures
+    differ from those of the CTE ``cte`` (a missing row counts as zeros; stored rows of zeros are fine);
+    columns: the four key columns (0 for those ``keys`` lacks), the expected figures, the stored ones."""
+    table = _table(model)
+    on = " AND ".join(f"s.{_quoted(c)} = {cte}.{c}" for c in keys)
+    differs = " OR ".join(f"{cte}.{_quoted(n)} <> s.{_quoted(n)}" for n in ROLLUP_FIGURES)
+    nonzero = " OR ".join(f"s.{_quoted(n)} <> 0" for n in ROLLUP_FIGURES)
+    expected_columns = ", ".join(f"{cte}.{_quoted(n)}" for n in ROLLUP_FIGURES)
+    stored_columns = ", ".join(f"s.{_quoted(n)}" for n in ROLLUP_FIGURES)
+    nulls = ", ".join("NULL" for _name in ROLLUP_FIGURES)
+    padding = "".join(", 0" for _c in KEY_COLUMNS[len(keys) :])
+    e_keys = ", ".join(f"{cte}.{c}" for c in keys) + padding
+    s_keys = ", ".join(f"s.{_quoted(c)}" for c in keys) + padding
+    sql = (
+        f"SELECT {e_keys}, {expected_columns}, {stored_columns} "
+        f"FROM {cte} LEFT JOIN {table} s ON {on} WHERE s.id IS NULL OR {differs} "
+        f"UNION ALL "
+        f"SELECT {s_keys}, {nulls}, {stored_columns} "
+        f"FROM {table} s WHERE {span[0]} AND ({nonzero}) AND NOT EXISTS (SELECT 1 FROM {cte} WHERE {on})"
+    )
+    return sql, list(span[1])
+
+
 def rollups_check(
     *, date_from: dt.date | None = None, date_to: dt.date | None = None, limit: int | None = None
 ) -> list[Mismatch]:
     """The stored roll-up figures of the days in ``[date_from, date_to)`` that differ from their
-    recomputation (a missing row counts as zeros; stored rows of zeros are fine), in key order; ``limit``
-    caps the number of rows compared out (not of mismatches). One statement, so one consistent snapshot."""
-    table = _table()
+    recomputation from the raw tables (a missing row counts as zeros; stored rows of zeros are fine): the
+    daily rows, then the agency rows (``key.procedure_id`` 0) against the same recomputation summed over the
+    procedures; in key order. ``limit`` caps the number of rows compared out (not of mismatches). One
+    statement, so one consistent snapshot."""
+    span = _day_range(date_from, date_to, f"s.{_quoted('day')}")
     expected, expected_params = expected_sql(date_from=date_from, date_to=date_to)
-    where, where_params = _day_range(date_from, date_to, f"s.{_quoted('day')}")
-    on = " AND ".join(f"s.{_quoted(c)} = e.{c}" for c in KEY_COLUMNS)
-    differs = " OR ".join(f"e.{_quoted(n)} <> s.{_quoted(n)}" for n in ROLLUP_FIGURES)
-    nonzero = " OR ".join(f"s.{_quoted(n)} <> 0" for n in ROLLUP_FIGURES)
-    expected_columns = ", ".join(f"e.{_quoted(n)}" for n in ROLLUP_FIGURES)
-    stored_columns = ", ".join(f"s.{_quoted(n)}" for n in ROLLUP_FIGURES)
-    nulls = ", ".join("NULL" for _name in ROLLUP_FIGURES)
-    sql = (
-        f"WITH e AS ({expected}) "
-        f"SELECT e.day, e.unit_id, e.agency_id, e.procedure_id, {expected_columns}, {stored_columns} "
-        f"FROM e LEFT JOIN {table} s ON {on} WHERE s.id IS NULL OR {differs} "
-        f"UNION ALL "
-        f"SELECT s.{_quoted('day')}, s.unit_id, s.agency_id, s.procedure_id, {nulls}, {stored_columns} "
-        f"FROM {table} s WHERE {where} AND ({nonzero}) AND NOT EXISTS (SELECT 1 FROM e WHERE {on})"
+    sums = ", ".join(f"SUM({_quoted(name)}) AS {_quoted(name)}" for name in ROLLUP_FIGURES)
+    by_agency = f"SELECT day, unit_id, agency_id, {sums} FROM e GROUP BY day, unit_id, agency_id"
+    daily, daily_params = _differences(model=DossierDailyRollup, keys=KEY_COLUMNS, cte="e", span=span)
+    agency, agency_params = _differences(
+        model=DossierAgencyDayRollup, keys=AGENCY_KEY_COLUMNS, cte="a", span=span
     )
-    params = [*expected_params, *where_params]
+    sql = f"WITH e AS ({expected}), a AS ({by_agency}) {daily} UNION ALL {agency}"
+    params = [*expected_params, *daily_params, *agency_params]
     if limit is not None:
         sql += " LIMIT %s"
         params.append(limit)
     mismatches = []
-    width = len(ROLLUP_FIGURES)
+    width, at = len(ROLLUP_FIGURES), len(KEY_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for row in cursor.fetchall():
-            key = RollupKey(_as_date(row[0]), int(row[1]), int(row[2]), int(row[3]))
-            expected_values, stored_values = row[4 : 4 + width], row[4 + width :]
-            for name, want, have in zip(ROLLUP_FIGURES, expected_values, stored_values, strict=True):
-                want, have = int(want or 0), int(have or 0)
-                if want != have:
-                    mismatches.append(Mismatch(key=key, figure=name, stored=have, expected=want))
+        rows = cursor.fetchall()
+    for row in rows:
+        key = RollupKey(_as_date(row[0]), int(row[1]), int(row[2]), int(row[3]))
+        expected_values, stored_values = row[at : at + width], row[at + width :]
+        for name, want, have in zip(ROLLUP_FIGURES, expected_values, stored_values, strict=True):
+            want, have = int(want or 0), int(have or 0)
+            if want != have:
+                mismatches.append(Mismatch(key=key, figure=name, stored=have, expected=want))
     mismatches.sort(key=lambda m: (m.key, ROLLUP_FIGURES.index(m.figure)))
     return mismatches

@@ -1,4 +1,5 @@
-"""`dossier_rollups --rebuild | --check [--from DAY] [--to DAY]`: the daily dossier roll-ups from scratch.
+"""`dossier_rollups --rebuild | --check [--from DAY] [--to DAY]`: the daily dossier roll-ups (and their agency
+rows, the sums over the procedures) from scratch.
 
 ``--rebuild`` replaces the rows of the days in ``[--from, --to)`` (default: every day) with their
 recomputation from the dossier rows; ``--check`` changes nothing, lists each stored figure that differs from
@@ -74,7 +75,7 @@ class Command(BaseCommand):
         )
         return [
             f"{m.key.day} unit {units.get(m.key.unit_id)} agency {agencies.get(m.key.agency_id)} "
-            f"procedure {procedures.get(m.key.procedure_id)} {m.figure}: "
+            f"procedure {procedures.get(m.key.procedure_id, '(all: agency row)')} {m.figure}: "
             f"stored {m.stored}, expected {m.expected}"
             for m in mismatches
         ]
