@@ -12,7 +12,7 @@ from django.utils import translation
 
 from hanoismart.common.errors import InvalidInput, PermissionDenied
 from hanoismart.directory.models import Agency
-from hanoismart.dossiers.models import ROLLUP_FIGURES, DossierDailyRollup
+from hanoismart.dossiers.models import ROLLUP_FIGURES
 from hanoismart.dossiers.selectors import (
     dossiers_passing_due,
     late_procedures,
@@ -23,6 +23,7 @@ from hanoismart.dossiers.selectors import (
     rollups_changed_since,
     rollups_last_change,
 )
+from hanoismart.dossiers.services.rollups import RollupKey, rollup_add
 from hanoismart.procedures.models import DossierStatus as S
 from hanoismart.procedures.models import WorkflowStep
 from tests.dossiers.factories import DossierFactory, FieldFactory, ProcedureFactory
@@ -62,9 +63,8 @@ def rows(places, procedures):
     birth, judicial = procedures
 
     def row(day: dt.date, agency, procedure, **values: int) -> None:
-        DossierDailyRollup.objects.create(
-            day=day, unit_id=agency.unit_id, agency=agency, procedure=procedure, **values
-        )
+        # through the writer the services use, which keeps the daily and the agency rows together
+        rollup_add({RollupKey(day, agency.unit_id, agency.pk, procedure.pk): values})
 
     row(dt.date(2025, 2, 28), hk, birth, received=100)  # before March
     row(dt.date(2025, 3, 1), hk, birth, received=3, online=2, finished=1, finished_late=1)
