@@ -14,7 +14,15 @@ WSGI), side by side with the same rows inserted by plain SQL, so the ratio shows
     its two papers, its event) in one transaction per submission, from ``--connections`` threads each with
     its own psycopg connection, for the same duration: the database's limit for this shape of write.
 
+The huey consumer (``manage.py run_huey``) runs beside the server, as in production: after each filing it
+delivers the national-portal message and writes and sends the applicant's notification (``--no-worker``: the
+tasks wait in the queue instead).
+
 Reports submissions/s, p50/p95 latency and the ratio (b)/(a); PostgreSQL only for (b) (on SQLite only (a)).
+``--in-process N`` measures instead, with no server and no load, N filings one after another through Django's
+test client in one process: queries per filing (CaptureQueriesContext), the process's CPU per filing
+(``time.process_time()``) and, on PostgreSQL, the database backend's CPU per filing (``/proc/<pid>/stat``);
+figures that hardly move with the machine's load (``--profile`` adds cProfile's top functions).
 ``--without-rollups`` serves (a) with the daily roll-ups not maintained (bench/wsgi_without_rollups.py), so
 bench/ioc.py can show what keeping them current costs a filing.
 It writes into the database it is given: it refuses anything but SQLite under var/bench-dossiers/ or a server
@@ -116,6 +124,77 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(95), latency:percentile(99)))
 end
 """
+
+
+IN_PROCESS = r"""
+import cProfile, io, json, os, pstats, time, uuid
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+plan = json.loads(os.environ["BENCH_PLAN"])
+client = Client(HTTP_HOST="127.0.0.1")
+
+def post(number):
+    resident, body = plan["requests"][number % len(plan["requests"])]
+    response = client.post("/api/v1/dossiers", body, content_type="application/json",
+                           HTTP_AUTHORIZATION="Bearer " + resident, HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+    assert response.status_code == 201, response.content[:500]
+
+def backend_cpu():
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+for number in range(5):  # warm-up: the first requests load the URLconf, the calendar, the schemas
+    post(number)
+count = plan["count"]
+profiler = cProfile.Profile() if plan["profile"] else None
+db_before, cpu_before, wall_before = backend_cpu(), time.process_time(), time.perf_counter()
+with CaptureQueriesContext(connection) as queries:
+    if profiler:
+        profiler.enable()
+    for number in range(count):
+        post(number)
+    if profiler:
+        profiler.disable()
+cpu, wall, db = time.process_time() - cpu_before, time.perf_counter() - wall_before, backend_cpu() - db_before
+if profiler:
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
+    print(text.getvalue())
+print("RESULT=" + json.dumps({
+    "database": connection.vendor, "filings": count,
+    "queries_per_filing": round(len(queries.captured_queries) / count, 1),
+    "cpu_ms_per_filing": round(cpu / count * 1000, 2),
+    "db_cpu_ms_per_filing": round(db / count * 1000, 2) if connection.vendor == "postgresql" else None,
+    "wall_ms_per_filing": round(wall / count * 1000, 2),
+}))
+"""
+
+
+def in_process_run(residents: list[dict], *, count: int, profile: bool) -> dict:
+    plan = {
+        "requests": [[resident["token"], body_for(resident)] for resident in residents],
+        "count": count,
+        "profile": profile,
+    }
+    done = subprocess.run(
+        [PY, str(PROJECT_DIR / "manage.py"), "shell"],
+        env={**env(), "BENCH_PLAN": json.dumps(plan)},
+        input=IN_PROCESS,
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    if "Traceback" in done.stderr:
+        sys.exit(done.stderr[-3000:])
+    if profile:
+        print(done.stdout.split("RESULT=")[0], flush=True)
+    return json.loads(re.search(r"RESULT=(.*)", done.stdout).group(1))
 
 
 def env() -> dict[str, str]:
@@ -307,6 +386,14 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=200)
     parser.add_argument("--wards", type=int, default=20)
     parser.add_argument("--skip-sql", action="store_true", help="only the HTTP run")
+    parser.add_argument("--no-worker", action="store_true", help="no huey consumer beside the server")
+    parser.add_argument(
+        "--in-process",
+        type=int,
+        metavar="N",
+        help="instead of the runs: N filings in one process, queries and CPU per filing (no server, no load)",
+    )
+    parser.add_argument("--profile", action="store_true", help="with --in-process: cProfile's top functions")
     parser.add_argument(
         "--without-rollups",
         action="store_true",
@@ -322,6 +409,13 @@ def main() -> None:
     setup = SETUP.replace("__PROCEDURE__", repr(PROCEDURE)).replace("__CASE__", repr(CASE))
     setup = setup.replace("__WARDS__", str(args.wards)).replace("__RESIDENTS__", str(args.residents))
     residents = json.loads(re.search(r"RESIDENTS=(.*)", manage("shell", stdin=setup)).group(1))
+    if args.in_process:
+        print(f"==> {args.in_process} filings in one process", flush=True)
+        report = in_process_run(residents, count=args.in_process, profile=args.profile)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        (VAR_DIR / f"dossiers-in-process-{stamp}.json").write_text(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2))
+        return
 
     serve = [PY, str(PROJECT_DIR / "manage.py"), "serve", "--host", HOST, "--port", str(args.port),
              "--workers", str(args.workers)]  # fmt: skip
@@ -334,6 +428,15 @@ def main() -> None:
     server = subprocess.Popen(
         serve, env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
+    worker = None
+    if not args.no_worker:
+        worker = subprocess.Popen(
+            [PY, str(PROJECT_DIR / "manage.py"), "run_huey"],
+            env=env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         for _ in range(150):
             try:
@@ -364,11 +467,14 @@ def main() -> None:
             args.port, residents, duration=args.duration, connections=args.connections, threads=args.threads
         )
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        for process in (server, worker):
+            if process is None:
+                continue
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
     sql = None
     if database == "PostgreSQL" and not args.skip_sql:
         print(f"==> SQL run ({args.connections} connections, {args.duration} s)", flush=True)
@@ -383,6 +489,7 @@ def main() -> None:
         "residents": args.residents,
         "wards": args.wards,
         "rollups_maintained": not args.without_rollups,
+        "worker": not args.no_worker,
         "cpus": os.cpu_count(),
         "load_average_before": round(load_before, 2),
         "load_average_after": round(os.getloadavg()[0], 2),

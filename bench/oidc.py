@@ -7,6 +7,15 @@ wrk (Debian's package) drives a bounded load on 127.0.0.1 only; the rate limits 
 See bench/README.md ("OpenID Connect provider") for the results.
 
     scripts/postgres.sh .venv/bin/python bench/oidc.py --duration 10
+
+``--in-process N`` measures instead what one request costs the application itself, without a server or wrk:
+N client-credentials grants and N refreshes through Django's test client in this process, reporting the
+queries of one request, the CPU time per request (``time.process_time``) and the Python function calls per
+request (cProfile's count); ``--profile`` adds cProfile's top entries (``BENCH_PROFILE_SORT``, e.g.
+``cumulative``; ``BENCH_PROFILE_LINES``). On a shared, loaded machine the queries and the calls are the
+figures that do not move with the load.
+
+    scripts/postgres.sh .venv/bin/python bench/oidc.py --in-process 300
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 VAR_DIR = PROJECT_DIR / "var" / "bench-oidc"
@@ -171,6 +181,78 @@ def wrk(port: int, script: str, *, duration: int, threads: int, connections: int
     }
 
 
+def in_process(count: int, *, profile: bool) -> dict:
+    """Grants and refreshes through Django's test client in this process: queries and CPU per request."""
+    import contextlib
+    import cProfile
+    import io
+    import pstats
+
+    os.environ.update(env())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hanoismart.settings")
+    sys.path.insert(0, str(PROJECT_DIR / "src"))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    call_command("migrate", "--noinput", verbosity=0)
+    setup = SETUP.replace("SECRET", repr(SECRET)).replace("PASSWORD", repr(PASSWORD))
+    setup = setup.replace("NATIONAL_ID", repr(NATIONAL_ID)).replace("COUNT", "1")
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(setup, {})  # noqa: S102 - our own setup script, shared with the server run
+    chain = json.loads(re.search(r"TOKENS=(.*)", out.getvalue()).group(1))[0]
+    client = Client()
+    FORM = "application/x-www-form-urlencoded"  # as OAuth clients send it (not the test client's multipart)
+    basic = __import__("base64").b64encode(f"bench-agency:{SECRET}".encode()).decode()
+
+    def grant() -> None:
+        response = client.post(
+            "/o/token/", "grant_type=client_credentials", FORM, HTTP_AUTHORIZATION=f"Basic {basic}"
+        )
+        assert response.status_code == 200, response.content
+
+    def refresh() -> None:
+        nonlocal chain
+        body = urlencode({"grant_type": "refresh_token", "client_id": "bench-app", "refresh_token": chain})
+        response = client.post("/o/token/", body, FORM)
+        assert response.status_code == 200, response.content
+        chain = response.json()["refresh_token"]
+
+    results = {}
+    for name, request in {"client_credentials": grant, "refresh_token": refresh}.items():
+        for _ in range(20):  # warm up: imports, caches, connections
+            request()
+        with CaptureQueriesContext(connection) as captured:
+            request()
+        queries = list(captured)  # Django clears its log when the next request starts
+        started_cpu, started = time.process_time(), time.perf_counter()
+        for _ in range(count):
+            request()
+        cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
+        # Python function calls per request: deterministic, so comparable whatever else loads the machine.
+        profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on the database
+        profiled = count if profile else 20
+        profiler.runcall(lambda r=request, n=profiled: [r() for _ in range(n)])
+        stats = pstats.Stats(profiler, stream=(text := io.StringIO()))
+        result = {
+            "queries": len(queries),
+            "cpu_ms_per_request": round(1000 * cpu / count, 2),
+            "wall_ms_per_request": round(1000 * wall / count, 2),
+            "python_calls_per_request": round(stats.total_calls / profiled),
+            "sql": [query["sql"][:160] for query in queries],
+        }
+        if profile:
+            stats.sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime"))
+            stats.print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "25")))
+            result["profile"] = text.getvalue()
+        results[name] = result
+    return {"database": connection.vendor, "requests": count, "results": results}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -179,8 +261,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--in-process", type=int, metavar="N", default=0, help="N requests in-process")
+    parser.add_argument("--profile", action="store_true", help="with --in-process: cProfile's top entries")
     args = parser.parse_args()
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    if args.in_process:
+        report = in_process(args.in_process, profile=args.profile)
+        for name, result in report["results"].items():
+            print(result.pop("profile", ""))
+            print(name, json.dumps(result, indent=2))
+        return
     database = "PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
     manage("migrate", "--noinput")
     manage("collectstatic", "--noinput")

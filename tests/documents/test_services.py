@@ -18,6 +18,7 @@ from hanoismart.documents.services import (
     document_supersede,
     document_update,
     document_upload,
+    documents_reuse_record,
 )
 from hanoismart.documents.signing import verify_pdf
 from hanoismart.notifications.models import Message
@@ -153,6 +154,41 @@ def test_reuse_is_counted_for_the_owner_only(issue, personas):
     assert AuditEvent.objects.filter(action="documents.reused").count() == 1
 
 
+def test_reuse_of_a_dossiers_documents_is_one_update_and_an_audit_event_each(
+    issue, personas, django_assert_num_queries
+):
+    result = issue()
+    paper = document_upload(
+        actor=personas.resident, type_code="GCS", type_name="GCS", title="Giấy chứng sinh", upload=_upload()
+    )
+
+    # one UPDATE for both, one audit event each; the same document twice counts once
+    with django_assert_num_queries(3):
+        documents_reuse_record(
+            actor=personas.resident,
+            documents=[result, paper, result],
+            dossier_code="000.70.01.H26-260401-0004",
+        )
+
+    assert sorted(Document.objects.values_list("reuse_count", flat=True)) == [1, 1]
+    events = AuditEvent.objects.filter(action="documents.reused")
+    assert sorted(events.values_list("object_ref", flat=True)) == sorted(
+        [str(result.public_id), str(paper.public_id)]
+    )
+    assert set(events.values_list("subject_ref", flat=True)) == {personas.resident.public_id}
+
+
+def test_reuse_with_one_document_not_the_actors_counts_none(issue, personas):
+    mine = issue()
+    theirs = issue(dossier_code="D-9", owner_user=personas.clerk_other_ward)
+
+    with pytest.raises(PermissionDenied):
+        documents_reuse_record(actor=personas.resident, documents=[mine, theirs], dossier_code="X")
+
+    assert list(Document.objects.values_list("reuse_count", flat=True)) == [0, 0]
+    assert not AuditEvent.objects.filter(action="documents.reused").exists()
+
+
 def test_documents_matching_are_the_owners_valid_unexpired_ones_of_that_type(issue, personas):
     result = issue()
     expired = issue(dossier_code="D-2", valid_until=dt.date(2020, 1, 1))
@@ -160,6 +196,7 @@ def test_documents_matching_are_the_owners_valid_unexpired_ones_of_that_type(iss
 
     assert list(documents_matching(actor=personas.resident, type_code="GKS")) == [result]
     assert expired not in documents_matching(actor=personas.resident, type_code="GKS")
+    assert list(documents_matching(actor=personas.resident, type_code={"GKS", "GCNKH"})) == [result]
 
 
 def test_the_issuing_leader_revokes_and_the_owner_is_told(

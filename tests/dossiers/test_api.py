@@ -10,8 +10,10 @@ import pytest
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
+from hanoismart.directory.selectors import working_calendar
+from hanoismart.documents.services import document_upload
 from hanoismart.dossiers.models import Dossier
-from tests.dossiers.support import PDF, submit, trace_counts
+from tests.dossiers.support import PDF, pdf_upload, submit, trace_counts
 from tests.identity.oidc_support import make_app
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +62,65 @@ def test_file_twice_with_one_idempotency_key_makes_one_dossier(client, personas,
         {"name": "Giấy chứng sinh", "source": "digitised", "is_supplement": False, "document_id": None}
     ]
     assert Dossier.objects.count() == 1
+
+
+def test_filing_reads_and_writes_a_fixed_number_of_queries(
+    client, personas, desk, birth_case, django_assert_max_num_queries
+):
+    """The whole filing with a paper reused from the store and one uploaded: token, case, idempotency, ward
+    and committee, papers and the store (one query for all picked documents), steps, fees; in one
+    transaction the code (one upsert), the dossier, its papers (one INSERT), the reuse count (one UPDATE)
+    and its audit, the event and its audit, the portal message; then the actions offered. The dossier is
+    answered from memory; notifying and portal delivery are one task after commit, in the worker."""
+    stored = document_upload(
+        actor=personas.resident,
+        type_code="GCS",
+        type_name="GCS",
+        title="Giấy chứng sinh",
+        upload=pdf_upload(),
+    )
+    mandatory, optional = birth_case.components.order_by("order")
+    body = _body(birth_case)
+    body["components"] = [
+        {"component_id": mandatory.pk, "document_id": str(stored.public_id)},
+        {
+            "component_id": optional.pk,
+            "file_name": "uy-quyen.pdf",
+            "content_base64": base64.b64encode(PDF).decode(),
+        },
+    ]
+    token = _token(personas.resident, "dossiers.write dossiers.read")
+    working_calendar()  # the process keeps it for minutes: not a query of each filing
+
+    with django_assert_max_num_queries(21):
+        response = client.post(
+            "/api/v1/dossiers",
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+            HTTP_IDEMPOTENCY_KEY="k-queries",
+        )
+
+    assert response.status_code == 201, response.content
+    dossier = Dossier.objects.get()
+    assert response.json()["code"] == dossier.code
+    assert response.json()["actions"] == ["withdraw"]
+    assert response.json()["papers"] == [
+        {
+            "name": "Giấy chứng sinh",
+            "source": "reused",
+            "is_supplement": False,
+            "document_id": str(stored.public_id),
+        },
+        {
+            "name": "Văn bản ủy quyền (nếu có)",
+            "source": "digitised",
+            "is_supplement": False,
+            "document_id": None,
+        },
+    ]
+    stored.refresh_from_db()
+    assert stored.reuse_count == 1
 
 
 def test_read_only_token_cannot_file(client, personas, desk, birth_case):

@@ -44,6 +44,21 @@ def test_submit_files_with_the_applicants_ward_committee(
     assert sorted(sent.values_list("channel", flat=True)) == ["in_app", "sms"]
 
 
+def test_one_task_after_commit_notifies_and_syncs(
+    personas, desk, birth_case, django_capture_on_commit_callbacks
+):
+    # one queue write per filing: huey's SQLite queue serialises writers on its file lock
+    with django_capture_on_commit_callbacks() as callbacks:
+        dossier = submit(personas.resident, birth_case)
+
+    assert len(callbacks) == 1
+    assert not Message.objects.exists()  # written by the task, not by the request
+    callbacks[0]()
+    assert list(dossier.portal_messages.values_list("state", flat=True)) == ["delivered"]
+    sent = Message.objects.filter(recipient=personas.resident, template="dossiers.status")
+    assert sorted(sent.values_list("channel", flat=True)) == ["in_app", "sms"]
+
+
 def test_second_submission_gets_the_next_code(personas, desk, birth_case):
     first = submit(personas.resident, birth_case)
     second = submit(personas.resident, birth_case)

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
+from hanoismart.identity.models import StaffPosition
 from hanoismart.ioc import api as ioc_api
 from hanoismart.ioc.models import Alert, AlertEvent
 from hanoismart.ioc.services import alerts_detect
@@ -238,6 +239,37 @@ def test_the_live_token_answers_204_while_nothing_changed(city, manager):
     same = manager.get(f"/api/v1/ioc/live?token={body['token']}")
     assert same.status_code == 204
     assert manager.get("/api/v1/ioc/live?token=stale").status_code == 200
+
+
+def test_the_overview_and_the_live_answer_read_a_bounded_number_of_queries(
+    city, manager, monkeypatch, django_assert_max_num_queries
+):
+    moment = timezone.now()  # a still clock: the alert detection runs on the first request only
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    manager.get("/api/v1/ioc/overview")  # the session's first request reads more
+    token = manager.get("/api/v1/ioc/live").json()["token"]
+
+    # the session, the user and their second factor (3); the scope: positions, the city and its wards (2);
+    # one roll-up query by day for the period and the one before, the open dossiers, the report forms,
+    # their periods, reporters and submissions of two periods (1 + 1 + 6)
+    with django_assert_max_num_queries(13):
+        assert manager.get("/api/v1/ioc/overview").status_code == 200
+    # the session and the scope (5), the detection's clock (1), the token: open dossiers, alerts, roll-ups
+    with django_assert_max_num_queries(9):
+        assert manager.get(f"/api/v1/ioc/live?token={token}").status_code == 204
+    # then the overview's figures, the scope not read again
+    with django_assert_max_num_queries(17):
+        assert manager.get("/api/v1/ioc/live?token=stale").status_code == 200
+
+
+def test_a_stream_ends_at_its_next_poll_when_the_leader_leaves_the_post(city, leaders):
+    leader = leaders.ba_dinh  # the same user object all along, as an open stream holds it
+    assert ioc_api._poll(leader, "")
+
+    today = timezone.localdate()
+    StaffPosition.objects.filter(user=leader).update(valid_from=today - dt.timedelta(days=30), valid_to=today)
+
+    assert ioc_api._poll(leader, "") is None
 
 
 def test_the_live_endpoints_are_refused_to_residents_before_anything_runs(city, client, sign_in, personas):

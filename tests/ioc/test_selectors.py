@@ -27,15 +27,20 @@ from hanoismart.dossiers.models import (
     Timeliness,
 )
 from hanoismart.dossiers.services.rollups import rollups_rebuild
+from hanoismart.identity.models import StaffPosition
 from hanoismart.ioc.kpis import KPIS, TARGETS
 from hanoismart.ioc.selectors import (
+    alerts_for,
     ioc_scope,
     kpi_breakdown,
     live_token,
     overview,
     rankings,
     records_behind,
+    report_figures,
+    thresholds_for,
 )
+from hanoismart.ioc.selectors import scope as scope_module
 from hanoismart.procedures.models import DossierStatus as Status
 from hanoismart.reporting.models import Assignment, Period, Submission
 from tests.ioc.conftest import HANOI, MARCH, NOW, _dossier, at
@@ -282,6 +287,51 @@ def test_city_staff_see_the_city_and_a_ward_leader_only_their_ward(city, persona
         kpi_breakdown(actor=leaders.hoan_kiem, kpi="received", unit=city.ba_dinh.code, now=NOW)
 
 
+def test_the_city_and_its_wards_are_found_without_the_deployments_code_too(city, personas, settings):
+    expected = ioc_scope(actor=personas.city_manager)
+    settings.PROVINCE_CODE = "99"  # no such unit: the first top-level unit is the city
+
+    found = ioc_scope(actor=personas.city_manager)
+
+    assert (found.units, found.default_unit) == (expected.units, expected.default_unit) != ([], None)
+
+
+def test_a_scope_handed_to_the_selectors_is_not_read_again(city, personas, monkeypatch):
+    manager = personas.city_manager
+    scope = ioc_scope(actor=manager)
+    expected = tile_values(overview(actor=manager, now=NOW))
+
+    def refuse(**kwargs):
+        raise AssertionError("the scope was read again")
+
+    monkeypatch.setattr(scope_module, "ioc_scope", refuse)
+    assert tile_values(overview(actor=manager, scope=scope, now=NOW)) == expected
+    kpi_breakdown(actor=manager, scope=scope, kpi="index_766", now=NOW)
+    rankings(actor=manager, scope=scope, now=NOW)
+    records_behind(actor=manager, scope=scope, kpi="overdue", unit=city.hoan_kiem.code, now=NOW)
+    live_token(actor=manager, scope=scope, unit=city.ba_dinh.code, now=NOW)
+    list(alerts_for(actor=manager, scope=scope, unit=city.ba_dinh.code))
+    list(thresholds_for(actor=manager, scope=scope))
+    with pytest.raises(AssertionError):
+        overview(actor=manager, now=NOW)
+
+
+def test_the_scope_is_read_at_every_call_never_kept_on_the_actor(city, leaders):
+    """A leader removed from their post (the same user object, as a stream or a task holds it) is refused
+    at the next call: nothing memoises the scope."""
+    leader = leaders.ba_dinh
+    assert live_token(actor=leader, now=NOW)
+    assert overview(actor=leader, now=NOW).unit == city.ba_dinh
+
+    today = timezone.localdate()
+    StaffPosition.objects.filter(user=leader).update(valid_from=today - dt.timedelta(days=30), valid_to=today)
+
+    with pytest.raises(PermissionDenied):
+        live_token(actor=leader, now=NOW)
+    with pytest.raises(PermissionDenied):
+        overview(actor=leader, now=NOW)
+
+
 @pytest.mark.parametrize("who", ["resident", "clerk_hoan_kiem", "department_officer"])
 def test_people_without_the_dashboard_permission_are_refused(city, personas, who):
     with pytest.raises(PermissionDenied):
@@ -453,10 +503,28 @@ def test_overview_and_breakdown_queries_do_not_grow_with_the_dossiers(
         _dossier(city.hk, birth_case, personas.resident, received=at(2, day), finished_at=at(3, day))
     rollups_rebuild()
     assert [_queries(view) for view in views] == before
-    with django_assert_max_num_queries(20):
-        overview(actor=manager, now=NOW)
+    # the scope (positions, then the city and its wards), one roll-up query by day for the period, the one
+    # before and the trend, the open dossiers, the report forms, their periods and each period's reporters
+    # and submissions (two periods here)
     with django_assert_max_num_queries(10):
+        overview(actor=manager, now=NOW)
+    scope = ioc_scope(actor=manager)
+    with django_assert_max_num_queries(8):
+        overview(actor=manager, scope=scope, now=NOW)
+    with django_assert_max_num_queries(4):
         kpi_breakdown(actor=manager, kpi="index_766", now=NOW)
+
+
+def test_a_late_report_of_an_older_period_still_counts(city):
+    """Late reports are those of every period past due and not locked, not only the latest two."""
+    before = report_figures(unit_id=None, now=NOW)
+    Period.objects.filter(form=city.form, code="2026-01").update(locks_on=dt.date(2026, 4, 30))
+
+    after = report_figures(unit_id=None, now=NOW)
+
+    assert (before.late, after.late) == (3, 5)  # January: Ba Đình and the department never sent it
+    assert (after.expected, after.submitted) == (before.expected, before.submitted) == (3, 2)
+    assert after.previous_expected == before.previous_expected == 3
 
 
 def test_a_moment_in_another_time_zone_reads_the_same_local_day(city, personas):

@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 from hanoismart.directory.services import boundaries_import
 from hanoismart.dossiers.models import Dossier
 from hanoismart.dossiers.services.rollups import rollups_rebuild
+from hanoismart.identity.models import StaffPosition
 from hanoismart.ioc import selectors
 from tests.dossiers.factories import DossierFactory
 from tests.ioc.conftest import NOW, at
@@ -52,6 +53,28 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.skipped += dt.timedelta(seconds=seconds)
+
+
+class StillClock:
+    """Time that stands still until a test moves it on: the alert detection (run when its last run is two
+    seconds old) then runs only when the test says so, whatever the machine's load, and the query counts
+    that follow are the pages' own."""
+
+    def __init__(self, moment: dt.datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += dt.timedelta(seconds=seconds)
+
+
+def stop_clock(monkeypatch) -> StillClock:
+    """Stop ``timezone.now()`` where it is."""
+    found = StillClock(timezone.now())
+    monkeypatch.setattr(timezone, "now", found.now)
+    return found
 
 
 def install_clock(monkeypatch) -> Clock:
@@ -448,13 +471,16 @@ def test_the_roll_ups_feed_the_pages_not_the_dossier_table(sign_in, personas, ci
         "/ioc/alerts/",
     ],
 )
-def test_the_pages_cost_the_same_whatever_the_number_of_dossiers(sign_in, personas, city, address):
+def test_the_pages_cost_the_same_whatever_the_number_of_dossiers(
+    sign_in, personas, city, address, monkeypatch
+):
     """Queries are counted twice: with the fixture's city, then with twenty more dossiers (and their alerts):
     the count must not grow (figures come from the roll-ups; lists are paginated)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     client = sign_in(personas.city_manager)
+    clock = stop_clock(monkeypatch)
     client.get(address, **EN)  # the first detection of alerts, sessions…
 
     def queries() -> int:
@@ -474,9 +500,66 @@ def test_the_pages_cost_the_same_whatever_the_number_of_dossiers(sign_in, person
             due_at=at(3, 19, 8, number),
         )
     rollups_rebuild()
-    client.get(address, **EN)
+    clock.advance(5)
+    client.get(address, **EN)  # the detection raises the new dossiers' alerts
     assert queries() <= before
     assert before <= 45
+
+
+@pytest.mark.parametrize(
+    ("who", "address", "most"),
+    [
+        # the session, the user and their second factor (3); the scope: positions, the city and its wards
+        # (2); the alert detection's clock (1); the overview: one roll-up query by day for the period and
+        # the one before, the open dossiers, the report forms, their periods, reporters and submissions of
+        # two periods (2 + 1 + 4); the newest alerts (1); the live token: the alerts' count and the last
+        # roll-up change (2); the menu's roles (1)
+        ("city_manager", "/ioc/", 18),
+        ("city_manager", "/ioc/?unit=00070", 18),
+        ("hoan_kiem_leader", "/ioc/", 18),
+        # the live fragment when a figure changed: the same, its token read first with the open dossiers
+        # (+1), no menu (-1)
+        ("city_manager", "/ioc/live/?token=stale", 18),
+    ],
+)
+def test_the_overview_and_its_live_fragment_read_a_bounded_number_of_queries(
+    sign_in, personas, leaders, city, monkeypatch, django_assert_max_num_queries, who, address, most
+):
+    user = leaders.hoan_kiem if who == "hoan_kiem_leader" else getattr(personas, who)
+    client = sign_in(user)
+    stop_clock(monkeypatch)
+    assert client.get(address, **EN).status_code == 200  # the session's first request reads more
+
+    with django_assert_max_num_queries(most):
+        assert client.get(address, **EN).status_code == 200
+
+
+def test_an_unchanged_live_fragment_reads_nine_queries(
+    sign_in, personas, city, monkeypatch, django_assert_max_num_queries
+):
+    client = sign_in(personas.city_manager)
+    stop_clock(monkeypatch)
+    page = client.get(url("ioc:overview"), **EN).content.decode()
+    token = re.search(r'data-token="([^"]+)"', page).group(1)
+    live = url("ioc:overview_live", query=f"?token={token}")
+
+    # the session (3), the scope (2), the detection's clock (1), the token: open dossiers, alerts, roll-ups
+    with django_assert_max_num_queries(9):
+        assert client.get(live, **EN).status_code == 204
+
+
+def test_a_leader_removed_from_their_post_is_refused_at_the_next_request(sign_in, leaders, city):
+    client = sign_in(leaders.hoan_kiem)
+    for address in ("/ioc/", "/ioc/live/", "/api/v1/ioc/overview"):
+        assert client.get(address, **EN).status_code == 200, address
+
+    today = timezone.localdate()
+    StaffPosition.objects.filter(user=leaders.hoan_kiem).update(
+        valid_from=today - dt.timedelta(days=30), valid_to=today
+    )
+
+    for address in ("/ioc/", "/ioc/live/", "/ioc/records/?kpi=received", "/api/v1/ioc/overview"):
+        assert client.get(address, **EN).status_code == 403, address
 
 
 def test_the_city_level_row_leads_to_the_departments_dossiers(sign_in, personas, city):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -40,12 +41,14 @@ def documents_of(*, actor: Any) -> QuerySet[Document]:
     return Document.objects.filter(owned).select_related("issuer_agency", "owner_organisation")
 
 
-def documents_matching(*, actor: Any, type_code: str) -> QuerySet[Document]:
-    """The actor's documents of ``type_code`` that can satisfy a dossier component: valid and unexpired."""
+def documents_matching(*, actor: Any, type_code: str | Collection[str]) -> QuerySet[Document]:
+    """The actor's documents of ``type_code`` (or of any of several codes, for a whole dossier's papers in
+    one query) that can satisfy a dossier component: valid and unexpired."""
     today = timezone.localdate()
+    of_type = Q(type_code=type_code) if isinstance(type_code, str) else Q(type_code__in=list(type_code))
     return documents_of(actor=actor).filter(
         Q(valid_until__isnull=True) | Q(valid_until__gte=today),
-        type_code=type_code,
+        of_type,
         status=DocumentStatus.VALID,
     )
 

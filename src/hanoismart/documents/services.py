@@ -376,21 +376,37 @@ def document_update(*, actor: Any, document: Document, **changes: Any) -> Docume
 
 def document_reuse_record(*, actor: Any, document: Document, dossier_code: str) -> None:
     """Count one reuse of ``document`` for a dossier (the owner picked it instead of uploading again)."""
-    _require_person(actor)
-    if not _is_owner(actor, document):
-        raise PermissionDenied(_("This document is not yours."))
-    if document.status != DocumentStatus.VALID:
-        raise InvalidInput(_("This document is no longer valid and cannot be used."), code="not_valid")
-    with transaction.atomic():
-        Document.objects.filter(pk=document.pk).update(reuse_count=F("reuse_count") + 1)
-        audit_record(
-            actor=actor,
-            action="documents.reused",
-            obj=document,
-            subject=_owner_of(document),
-            details={"dossier_code": dossier_code},
-        )
+    documents_reuse_record(actor=actor, documents=[document], dossier_code=dossier_code)
     document.refresh_from_db(fields=["reuse_count"])
+
+
+def documents_reuse_record(*, actor: Any, documents: Sequence[Document], dossier_code: str) -> None:
+    """Count the reuse of each of ``documents`` for one dossier: the owner's valid documents only (else
+    nothing is counted), each distinct document once, with one UPDATE for them all and an audit event each.
+    The instances' ``reuse_count`` is left as read (the database adds to its own value)."""
+    _require_person(actor)
+    distinct = list({document.pk: document for document in documents}.values())
+    for document in distinct:
+        if not _is_owner(actor, document):
+            raise PermissionDenied(_("This document is not yours."))
+        if document.status != DocumentStatus.VALID:
+            raise InvalidInput(_("This document is no longer valid and cannot be used."), code="not_valid")
+    if not distinct:
+        return
+    # savepoint=False: inside a filing this is one more statement of its transaction, not a savepoint.
+    with transaction.atomic(savepoint=False):
+        Document.objects.filter(pk__in=[document.pk for document in distinct]).update(
+            reuse_count=F("reuse_count") + 1
+        )
+        for document in distinct:
+            audit_record(
+                actor=actor,
+                action="documents.reused",
+                obj=document,
+                # the owner: the actor themselves for a personal document (no query), else its owner
+                subject=actor if document.owner_user_id == actor.pk else _owner_of(document),
+                details={"dossier_code": dossier_code},
+            )
 
 
 # --- revoking and superseding ------------------------------------------------------------------------------

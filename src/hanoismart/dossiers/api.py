@@ -9,6 +9,7 @@ import uuid
 from typing import Any, Literal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
@@ -18,7 +19,7 @@ from hanoismart.common.errors import InvalidInput, NotFound
 from hanoismart.common.pagination import PageNumber
 from hanoismart.directory.selectors import unit_by_code
 from hanoismart.dossiers import selectors, services
-from hanoismart.dossiers.models import DeliveryMethod, Dossier, DossierEvent
+from hanoismart.dossiers.models import DeliveryMethod, Dossier, DossierComponent, DossierEvent
 from hanoismart.identity.api_auth import token_or_session
 from hanoismart.procedures.models import Case
 
@@ -118,6 +119,7 @@ class DossierDetailOut(DossierOut):
 
     @staticmethod
     def resolve_papers(dossier: Dossier) -> list[dict[str, Any]]:
+        # _detail prefetched them with their documents (a filing hands over the rows it wrote)
         return [
             {
                 "name": paper.name,
@@ -125,7 +127,7 @@ class DossierDetailOut(DossierOut):
                 "is_supplement": paper.is_supplement,
                 "document_id": paper.document.public_id if paper.document_id else None,
             }
-            for paper in dossier.components.select_related("document")
+            for paper in dossier.components.all()
         ]
 
     @staticmethod
@@ -179,7 +181,11 @@ class ErrorOut(Schema):
 
 
 def _detail(request: HttpRequest, dossier: Dossier) -> Dossier:
-    """The dossier with what the caller may do now, for ``DossierDetailOut``."""
+    """The dossier with its papers and what the caller may do now, for ``DossierDetailOut``. Papers already
+    in hand (a filing's) are not read again."""
+    prefetch_related_objects(
+        [dossier], Prefetch("components", queryset=DossierComponent.objects.select_related("document"))
+    )
     dossier.api_actions = selectors.dossier_actions_for(actor=request.user, dossier=dossier)
     return dossier
 
@@ -230,7 +236,9 @@ def dossier_create(request: HttpRequest, payload: DossierIn):
         delivery_address=payload.delivery_address,
         idempotency_key=request.headers.get("Idempotency-Key", ""),
     )
-    return 201, _detail(request, selectors.dossier_for(actor=request.user, code=dossier.code))
+    # The dossier in hand is the caller's own (filed now, or by this caller with this key): answered as is,
+    # without reading it back through dossier_for.
+    return 201, _detail(request, dossier)
 
 
 @router.get("/dossiers", response=list[DossierOut], auth=READ, summary="My dossiers, or my desk's queue")

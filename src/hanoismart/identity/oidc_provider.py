@@ -9,18 +9,44 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from jwcrypto import jwk
+from django.db import router, transaction
+from django.utils import timezone
+from jwcrypto import jws
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_id_token_model,
+    get_refresh_token_model,
+    refresh_token_expire_timedelta,
+)
 from oauth2_provider.oauth2_validators import OAuth2Validator
-from oauth2_provider.utils import jwk_from_pem
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2.rfc6749 import errors
 
 from hanoismart.audit.services import audit_record
 from hanoismart.identity.models import ClientApp, ReleaseChannel, User
-from hanoismart.identity.selectors.oidc import app_scopes, granted_scopes
-from hanoismart.identity.services.oidc import data_release_record
+from hanoismart.identity.selectors.oidc import app_scopes
+from hanoismart.identity.services.oidc import Release, data_releases_record
+from hanoismart.identity.token_path import (
+    access_token_insert,
+    client_app_for_token,
+    consents_granted,
+    id_token_insert,
+    id_token_sign,
+    refresh_token_insert,
+    refresh_token_live,
+    refresh_token_revoke_for_rotation,
+    signing_key_set,
+)
+
+AccessToken = get_access_token_model()
+IDToken = get_id_token_model()
+RefreshToken = get_refresh_token_model()
 
 # Scopes that release data about the person (claims); the others authorise API calls.
 IDENTITY_SCOPES = frozenset({"openid", "profile", "phone", "email", "address", "hanoismart:national_id"})
@@ -104,19 +130,41 @@ def user_claims(user: User, app: ClientApp, scopes: set[str]) -> dict[str, Any]:
     return claims
 
 
-def signing_keys() -> jwk.JWKSet:
-    """The current and previous signing keys, so tokens signed before a rotation still verify."""
-    keys = jwk.JWKSet()
-    for pem in [settings.OIDC_RSA_PRIVATE_KEY, *settings.OIDC_RSA_PRIVATE_KEYS_PREVIOUS]:
-        key = jwk_from_pem(pem)
-        keys.add(jwk.JWK(**{**key.export(as_dict=True), "kid": key.thumbprint()}))
-    return keys
+def _memo(request) -> dict[str, Any]:
+    """What this token request has already read or decided (on the oauthlib request).
+
+    Kept in the instance's ``__dict__`` and read from there only: oauthlib's ``Request`` answers an unknown
+    attribute name from the request's own parameters, which the client chooses.
+    """
+    return request.__dict__.setdefault("_hanoismart", {})
 
 
 class HanoiSmartValidator(OAuth2Validator):
-    """django-oauth-toolkit's validator with HanoiSmart's claims, consent, scopes and audit."""
+    """django-oauth-toolkit's validator with HanoiSmart's claims, consent, scopes and audit, and a shorter
+    token path (``identity/token_path.py``): the app cached per process behind a version check, consents
+    read once, the ID token signed with a key parsed once, and refresh-token rotation without re-reads.
+
+    One instance serves every request of a process (django-oauth-toolkit caches it): no per-request state
+    on ``self``.
+    """
 
     oidc_claim_scope = None  # claims are filtered by consented scope in get_oidc_claims
+
+    # -- the app -------------------------------------------------------------------------------------------
+
+    def _load_application(self, client_id, request):
+        client = request.client
+        if isinstance(client, ClientApp) and client.client_id == client_id and client.is_usable(request):
+            return client
+        request.client = None
+        app = client_app_for_token(client_id)
+        if app is None:
+            # Unknown. django-oauth-toolkit could still fetch a Client ID Metadata Document (off here).
+            return super()._load_application(client_id, request) if oauth2_settings.CIMD_ENABLED else None
+        if not app.is_usable(request):
+            return None
+        request.client = app
+        return app
 
     # -- scopes --------------------------------------------------------------------------------------------
 
@@ -134,11 +182,15 @@ class HanoiSmartValidator(OAuth2Validator):
     # -- claims --------------------------------------------------------------------------------------------
 
     def _released_scopes(self, request) -> set[str]:
-        """The identity scopes of this token that the resident still allows the app."""
+        """The identity scopes of this token that the resident still allows the app (consents read once per
+        request)."""
         if request.user is None or not getattr(request.user, "is_authenticated", False):
             return set()
+        memo = _memo(request)
+        if "granted" not in memo:
+            memo["granted"] = consents_granted(user_id=request.user.pk, app_id=request.client.pk)
         requested = set(request.scopes or ()) & IDENTITY_SCOPES
-        return requested & granted_scopes(request.user, request.client)
+        return requested & memo["granted"]
 
     def get_oidc_claims(self, token, token_handler, request):
         return user_claims(request.user, request.client, self._released_scopes(request))
@@ -149,30 +201,169 @@ class HanoiSmartValidator(OAuth2Validator):
     def get_id_token_dictionary(self, token, token_handler, request):
         claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
         claims["acr"] = acr_for(request.user)
-        data_release_record(
-            user=request.user,
-            app=request.client,
-            scopes=self._released_scopes(request),
-            claims=[c for c in claims if c in _PERSONAL_CLAIMS],
-            channel=ReleaseChannel.ID_TOKEN,
+        # Recorded with the token it comes with, in save_bearer_token: only once the response is certain.
+        _memo(request).setdefault("releases", []).append(
+            Release(
+                scopes=self._released_scopes(request),
+                claims=[c for c in claims if c in _PERSONAL_CLAIMS],
+                channel=ReleaseChannel.ID_TOKEN,
+            )
         )
         return claims, expiration_time
 
     def get_userinfo_claims(self, request):
         claims = self.get_oidc_claims(None, None, request)
-        data_release_record(
+        data_releases_record(
             user=request.user,
             app=request.client,
-            scopes=self._released_scopes(request),
-            claims=list(claims),
-            channel=ReleaseChannel.USERINFO,
+            releases=[
+                Release(
+                    scopes=self._released_scopes(request),
+                    claims=list(claims),
+                    channel=ReleaseChannel.USERINFO,
+                )
+            ],
         )
         return claims
+
+    # -- ID tokens -----------------------------------------------------------------------------------------
+
+    def finalize_id_token(self, id_token, token, token_handler, request):
+        """django-oauth-toolkit's, signing with the key parsed once per process (it parses the PEM twice per
+        token, and sets up jwcrypto's objects for each) and saving the ID token's row in the request's
+        transaction."""
+        if request.client.algorithm != ClientApp.RS256_ALGORITHM:
+            return super().finalize_id_token(id_token, token, token_handler, request)
+        claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(**claims)
+        # Workaround for oauthlib bug #746, as django-oauth-toolkit does.
+        if "nonce" not in id_token and request.nonce:
+            id_token["nonce"] = request.nonce
+        signed = id_token_sign(id_token)
+        row = self._save_id_token(id_token["jti"], request, expiration_time)
+        request.access_token = row
+        request.id_token = row
+        return signed
+
+    def _save_id_token(self, jti, request, expires, *args, **kwargs):
+        return id_token_insert(
+            IDToken(
+                user=request.user,
+                scope=request.scope or " ".join(request.scopes),
+                expires=expires,
+                jti=jti,
+                application=request.client,
+            )
+        )
+
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        # django-oauth-toolkit finds the ID token by parsing and verifying the JWT it has just signed (and two
+        # queries); finalize_id_token kept the row on the request.
+        id_token = None
+        if token.get("id_token"):
+            id_token = request.__dict__.get("id_token")
+            if not isinstance(id_token, IDToken):
+                return super()._create_access_token(expires, request, token, source_refresh_token)
+        access_token = AccessToken(
+            user=request.user,
+            scope=token["scope"],
+            expires=expires,
+            id_token=id_token,
+            application=request.client,
+            source_refresh_token=source_refresh_token,
+            resource=getattr(request, "resource", []),  # RFC 8707, as _check_and_set_request_resource left it
+        )
+        self._set_token_value(access_token, token["access_token"])
+        return access_token_insert(access_token)
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        refresh_token = RefreshToken(
+            user=request.user,
+            application=request.client,
+            access_token=access_token,
+            # The family a rotated token belongs to, for reuse detection.
+            token_family=previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4(),
+            resource=getattr(request, "resource", []),  # RFC 8707
+        )
+        self._set_token_value(refresh_token, refresh_token_code)
+        return refresh_token_insert(refresh_token)
+
+    def _get_key_for_token(self, token):
+        # The app's key is the current one; ID tokens signed with a previous key (logout hints) still verify
+        # against the whole set, which jwcrypto picks from by "kid". Parsed once per process.
+        unverified = jws.JWS()
+        unverified.deserialize(token)
+        claims = json.loads(unverified.objects["payload"].decode("utf-8"))
+        if "aud" not in claims:
+            return None
+        application = self._get_client_by_audience(claims["aud"])
+        if application is None:
+            return None
+        if application.algorithm == ClientApp.RS256_ALGORITHM:
+            return signing_key_set()
+        return application.jwk_key
+
+    # -- refresh tokens ------------------------------------------------------------------------------------
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        """django-oauth-toolkit's check of a live refresh token in one query (the token, its access token and
+        its person), and a deactivated account's token is refused. A revoked, unknown or orphaned token
+        goes to django-oauth-toolkit, which also revokes the token's family when a rotated one is replayed."""
+        live = refresh_token_live(hashlib.sha256(refresh_token.encode("utf-8")).hexdigest())
+        if live is None:
+            return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        access_token = live.access_token
+        expire_delta = refresh_token_expire_timedelta()
+        if expire_delta and access_token.expires + expire_delta <= timezone.now():
+            return False
+        if live.user is not None and not live.user.is_active:
+            return False
+        request.user = live.user
+        request.refresh_token = refresh_token
+        request.refresh_token_instance = live
+        return client is not None and live.application_id == client.pk
+
+    def _save_bearer_token(self, token, request, *args, **kwargs):
+        previous = request.__dict__.get("refresh_token_instance")
+        if not (
+            isinstance(previous, RefreshToken)
+            and token.get("refresh_token")
+            and "scope" in token
+            and self.rotate_refresh_token(request)
+            and not oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS
+        ):
+            return super()._save_bearer_token(token, request, *args, **kwargs)
+        self._check_and_set_request_resource(request)
+        now = timezone.now()
+        expires = now + timedelta(
+            seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)
+        )
+        if not refresh_token_revoke_for_rotation(refresh_token=previous, now=now):
+            # Revoked since it was validated: used twice at once, or revoked by the resident.
+            _memo(request)["raced_family"] = previous.token_family
+            return None
+        request.refresh_token_instance = None
+        access_token = self._create_access_token(expires, request, token, source_refresh_token=previous)
+        self._create_refresh_token(request, token["refresh_token"], access_token, previous)
+        return None
 
     # -- tokens --------------------------------------------------------------------------------------------
 
     def save_bearer_token(self, token, request, *args, **kwargs):
-        super().save_bearer_token(token, request, *args, **kwargs)
+        """Save the tokens and record the grant (audit) and what it releases, in one transaction (the token
+        view's own, see views/oidc.py)."""
+        memo = _memo(request)
+        with transaction.atomic(using=router.db_for_write(AccessToken), savepoint=False):
+            self._save_bearer_token(token, request, *args, **kwargs)
+            if "raced_family" not in memo:
+                self._record_token_issued(token, request, memo.get("releases", []))
+        if "raced_family" in memo:
+            # Outside the block above, which must not end in an exception: the family's revocation stays.
+            if oauth2_settings.REFRESH_TOKEN_REUSE_PROTECTION:
+                RefreshToken.revoke_family(memo["raced_family"])
+            raise errors.InvalidGrantError(request=request)
+
+    def _record_token_issued(self, token, request, releases: list[Release]) -> None:
         user = request.user if getattr(request.user, "is_authenticated", False) else None
         scopes = sorted(str(token.get("scope", "")).split())
         audit_record(
@@ -187,11 +378,13 @@ class HanoiSmartValidator(OAuth2Validator):
                 "scopes": scopes,
             },
         )
+        if user is None:
+            return
         api_scopes = set(scopes) - IDENTITY_SCOPES
-        if user is not None and api_scopes:
-            data_release_record(
-                user=user, app=request.client, scopes=api_scopes, claims=[], channel=ReleaseChannel.TOKEN
-            )
+        if api_scopes:
+            releases = [*releases, Release(scopes=api_scopes, claims=[], channel=ReleaseChannel.TOKEN)]
+        if releases:
+            data_releases_record(user=user, app=request.client, releases=releases)
 
     def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
         super().revoke_token(token, token_type_hint, request, *args, **kwargs)
@@ -202,12 +395,6 @@ class HanoiSmartValidator(OAuth2Validator):
             obj=request.client,
             details={"client_id": request.client.client_id, "token_type_hint": token_type_hint or ""},
         )
-
-    def _get_key_for_token(self, token):
-        key = super()._get_key_for_token(token)
-        # After a rotation the app's key is the new one; ID tokens signed with a previous key (logout hints)
-        # still verify against the whole set, which jwcrypto picks from by "kid".
-        return signing_keys() if isinstance(key, jwk.JWK) and key.get("kty") == "RSA" else key
 
 
 _PERSONAL_CLAIMS = frozenset(claim for claims in CLAIMS_BY_SCOPE.values() for claim in claims)

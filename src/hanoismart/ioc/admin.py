@@ -21,7 +21,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class AlertEventInline(admin.TabularInline):
     model = AlertEvent
-    fields = ["at", "action", "actor", "note"]
+    fields = ["at", "action", "actor", "reason", "note"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -33,7 +33,7 @@ class AlertEventInline(admin.TabularInline):
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):
     list_display = ["raised_at", "kind", "state", "unit", "agency", "owner", "source_key"]
-    list_filter = ["kind", "state"]
+    list_filter = ["kind", "state", "resolved_reason"]
     search_fields = ["source_key", "unit__name", "agency__name"]
     list_select_related = ["unit", "agency", "owner"]
     inlines = [AlertEventInline]

@@ -403,9 +403,10 @@ def alert_action(
     """acknowledge, assign (to ``owner``, default the caller), resolve, reopen, comment (``note``); each
     leaves a line on the alert's timeline."""
     payload = payload or ActionIn()
-    alert = selectors.alert_get(actor=request.user, public_id=public_id)
+    scope = selectors.ioc_scope(actor=request.user)
+    alert = selectors.alert_get(actor=request.user, scope=scope, public_id=public_id)
     alert_act(actor=request.user, alert=alert, action=action, note=payload.note, owner=payload.owner)
-    return _alert_detail(selectors.alert_get(actor=request.user, public_id=public_id))
+    return _alert_detail(selectors.alert_get(actor=request.user, scope=scope, public_id=public_id))
 
 
 # -- live ---------------------------------------------------------------------------------------------------
@@ -421,12 +422,12 @@ def live(request: HttpRequest, filters: Query[LiveFilters]) -> Any:
     """The overview's tiles with a token that changes whenever a figure or the alerts feed would; give the
     token last seen as ``token`` to get 204 while nothing changed. Runs the alert detection first when its
     last run is older than two seconds."""
-    selectors.ioc_scope(actor=request.user)  # refuse before detecting anything
+    scope = selectors.ioc_scope(actor=request.user)  # refuse before detecting anything; read once
     alerts_detect_if_stale()
-    token = selectors.live_token(actor=request.user, unit=filters.unit)
+    token = selectors.live_token(actor=request.user, scope=scope, unit=filters.unit)
     if filters.token and filters.token == token:
         return Status(204, None)
-    found = selectors.overview(actor=request.user, unit=filters.unit)
+    found = selectors.overview(actor=request.user, scope=scope, unit=filters.unit)
     return {
         "token": token,
         "tiles": [_tile(tile) for tile in found.tiles],
@@ -441,7 +442,8 @@ def _release_connection() -> None:
 
 
 def _poll(actor: Any, unit: str) -> str | None:
-    """The live token now (after a detection if due), or None when the caller may no longer see it."""
+    """The live token now (after a detection if due), or None when the caller may no longer see it: the
+    scope is read again at every poll, so a leader removed from a post loses the stream at once."""
     try:
         alerts_detect_if_stale()
         return selectors.live_token(actor=actor, unit=unit)

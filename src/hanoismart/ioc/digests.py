@@ -33,14 +33,15 @@ from hanoismart.common.errors import ApplicationError, InvalidInput, NotFound, P
 from hanoismart.directory.models import Unit
 from hanoismart.ioc.models import DigestFrequency, DigestSubscription
 from hanoismart.ioc.selectors import (
+    IocScope,
     Overview,
     RankingRow,
     Tile,
-    city_unit,
     ioc_scope,
     kpi_breakdown,
     overview,
     rankings,
+    scope_for,
     scope_unit,
 )
 from hanoismart.notifications.models import Channel
@@ -137,12 +138,13 @@ def period_label(*, frequency: str, date_from: dt.date, date_to: dt.date) -> str
 
 
 def _late_procedures(
-    *, actor: Any, unit: str, date_from: dt.date, date_to: dt.date, now: dt.datetime
+    *, actor: Any, scope: IocScope, unit: str, date_from: dt.date, date_to: dt.date, now: dt.datetime
 ) -> list[LateProcedure]:
     """The procedures with most late dossiers: finished late in the period (the on-time rate's breakdown)
     plus open past due now (the overdue breakdown)."""
     finished = kpi_breakdown(
         actor=actor,
+        scope=scope,
         kpi="on_time_rate",
         unit=unit,
         date_from=date_from,
@@ -150,7 +152,7 @@ def _late_procedures(
         group_by="procedure",
         now=now,
     )
-    overdue = kpi_breakdown(actor=actor, kpi="overdue", unit=unit, group_by="procedure", now=now)
+    overdue = kpi_breakdown(actor=actor, scope=scope, kpi="overdue", unit=unit, group_by="procedure", now=now)
     found: dict[str, list[Any]] = {}
     for row in finished.rows:
         found[row.key] = [row.label, row.figures.get("finished_late", 0), 0]
@@ -168,6 +170,7 @@ def _late_procedures(
 def digest_build(
     *,
     actor: Any,
+    scope: IocScope | None = None,
     unit: str = "",
     frequency: str,
     today: dt.date | None = None,
@@ -175,8 +178,9 @@ def digest_build(
 ) -> Digest:
     """The digest of ``unit`` (a unit code; empty: the actor's default, the city for city-level staff) for
     the period before ``today`` (default: today) given by ``frequency``, as ``actor`` may see it (stocks as
-    of ``now``). ``PermissionDenied`` without ``ioc:dashboard:view`` or outside the actor's scope,
-    ``InvalidInput`` for an unknown frequency or unit, or a day in the future."""
+    of ``now``; ``scope``: the actor's, when the caller has it). ``PermissionDenied`` without
+    ``ioc:dashboard:view`` or outside the actor's scope, ``InvalidInput`` for an unknown frequency or unit,
+    or a day in the future."""
     now = now or timezone.now()
     today = today or timezone.localdate(now)
     if today > timezone.localdate(now):
@@ -185,12 +189,13 @@ def digest_build(
             details={"on": [_("Choose today or an earlier day.")]},
         )
     date_from, date_to = digest_period(frequency=frequency, today=today)
-    found = overview(actor=actor, unit=unit, date_from=date_from, date_to=date_to, now=now)
+    scope = scope_for(actor=actor, scope=scope)
+    found = overview(actor=actor, scope=scope, unit=unit, date_from=date_from, date_to=date_to, now=now)
     code = found.unit.code if found.unit else ""
     if found.unit is not None:
         unit_name = found.unit.name
-    else:
-        city = city_unit()
+    else:  # the whole city: the scope's default unit is the city itself
+        city = scope.default_unit
         unit_name = city.name if city else _("The whole city")
     return Digest(
         unit=found.unit,
@@ -200,10 +205,12 @@ def digest_build(
         date_from=date_from,
         date_to=date_to,
         overview=found,
-        wards=rankings(actor=actor, level="ward", date_from=date_from, date_to=date_to, now=now),
-        agencies=rankings(actor=actor, level="agency", date_from=date_from, date_to=date_to, now=now),
+        wards=rankings(actor=actor, scope=scope, level="ward", date_from=date_from, date_to=date_to, now=now),
+        agencies=rankings(
+            actor=actor, scope=scope, level="agency", date_from=date_from, date_to=date_to, now=now
+        ),
         late_procedures=_late_procedures(
-            actor=actor, unit=code, date_from=date_from, date_to=date_to, now=now
+            actor=actor, scope=scope, unit=code, date_from=date_from, date_to=date_to, now=now
         ),
         generated_at=now,
     )

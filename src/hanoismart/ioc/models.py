@@ -23,6 +23,37 @@ class AlertState(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
 
 
+#: The states in which an alert still needs attention.
+OPEN_ALERT_STATES = (AlertState.NEW, AlertState.ACKNOWLEDGED)
+
+
+class AlertAction(models.TextChoices):
+    """What a line of an alert's timeline records: the raise, a person's action (``services.ACTIONS``), or
+    the detection closing or reopening the alert by itself (with an ``AutoReason``)."""
+
+    RAISED = "raised", _("Raised")
+    ACKNOWLEDGE = "acknowledge", _("Acknowledged")
+    ASSIGN = "assign", _("Assigned")
+    RESOLVE = "resolve", _("Resolved")
+    REOPEN = "reopen", _("Reopened")
+    COMMENT = "comment", _("Comment")
+    AUTO_RESOLVE = "auto_resolve", _("Resolved automatically")
+    AUTO_REOPEN = "auto_reopen", _("Reopened automatically")
+
+
+class AutoReason(models.TextChoices):
+    """Why the detection closed (or reopened) an alert by itself."""
+
+    DOSSIER_FINISHED = "dossier_finished", _("The dossier was finished")
+    DOSSIER_PAUSED = "dossier_paused", _("The dossier is waiting for a supplement")
+    DUE_MOVED = "due_moved", _("The dossier's due time moved")
+    OVERDUE_AGAIN = "overdue_again", _("The dossier is overdue again")
+    REPORT_SUBMITTED = "report_submitted", _("The report was submitted")
+    BACK_WITHIN = "back_within", _("Back within the threshold")
+    THRESHOLD_REMOVED = "threshold_removed", _("The threshold was removed")
+    CROSSED_AGAIN = "crossed_again", _("The threshold was crossed again")
+
+
 class Alert(models.Model):
     """Something that needs attention, raised once per source (``source_key``), with an owner and a state.
 
@@ -62,6 +93,11 @@ class Alert(models.Model):
     raised_at = models.DateTimeField(_("raised at"))
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    # Why the detection resolved it ("" while open or when a person resolved it): the detection reopens only
+    # what it closed itself, and follows the alerts of dossiers waiting for a supplement.
+    resolved_reason = models.CharField(
+        _("resolved because"), max_length=30, choices=AutoReason.choices, blank=True
+    )
 
     class Meta:
         ordering = ["-raised_at", "-id"]
@@ -70,6 +106,12 @@ class Alert(models.Model):
         indexes = [
             models.Index(fields=["state", "-raised_at"], name="ioc_alert_state"),
             models.Index(fields=["unit", "-raised_at"], name="ioc_alert_unit"),
+            # The few alerts closed while their dossier waits for a supplement, read on every detection.
+            models.Index(
+                fields=["kind"],
+                condition=models.Q(resolved_reason=AutoReason.DOSSIER_PAUSED),
+                name="ioc_alert_paused",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -77,16 +119,17 @@ class Alert(models.Model):
 
 
 class AlertEvent(models.Model):
-    """One line of an alert's timeline: raised, acknowledged, assigned, commented, resolved, reopened,
-    notified."""
+    """One line of an alert's timeline: raised, acknowledged, assigned, commented, resolved, reopened — by a
+    person (``actor``), or by the detection (no actor, with a ``reason``)."""
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(_("at"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    action = models.CharField(_("action"), max_length=30)
+    action = models.CharField(_("action"), max_length=30, choices=AlertAction.choices)
     note = models.TextField(_("note"), blank=True)
+    reason = models.CharField(_("reason"), max_length=30, choices=AutoReason.choices, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
@@ -200,7 +243,8 @@ class DigestSubscription(models.Model):
 
 
 class AlertDetection(models.Model):
-    """One row: when alerts were last detected and thresholds last checked. Kept in the database because the
+    """One row: when alerts were last detected, and when the once-a-minute checks last ran (thresholds, and
+    closing the alerts whose cause is gone: ``thresholds_checked_at``). Kept in the database because the
     cache is per process (LocMem), and every web process and the worker must agree, so that an open
     dashboard triggers a detection at most every few seconds whoever serves it."""
 

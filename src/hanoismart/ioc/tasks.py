@@ -1,7 +1,8 @@
 """Background jobs of the operations center: detecting alerts every minute (dossiers passing their due time,
-reports missing their deadline, KPI thresholds crossed). An open dashboard also triggers the detection when
-the last run is older than two seconds (``services.alerts_detect_if_stale``), so this task is the floor for
-when nobody is looking."""
+reports missing their deadline, KPI thresholds crossed) and closing those whose cause is gone (a dossier
+finished or waiting for a supplement, a report submitted, a KPI back within its threshold). An open
+dashboard also triggers the detection when the last run is older than two seconds
+(``services.alerts_detect_if_stale``), so this task is the floor for when nobody is looking."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from hanoismart.ioc.services import alerts_detect
 
 @db_periodic_task(crontab(minute="*"))
 def detect_alerts() -> int:
-    """Raise the alerts due now (idempotent: each source raises one alert)."""
+    """Raise the alerts due now and resolve those whose cause is gone (idempotent: each source raises one
+    alert; an alert already resolved is left alone)."""
     return alerts_detect()
 
 

@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hanoismart.common.errors import ApplicationError, InvalidInput, PermissionDenied
-from hanoismart.ioc import selectors
 from hanoismart.ioc.digest import PDF_MIME, XLSX_MIME, digest_pdf, digest_xlsx, filename
 from hanoismart.ioc.digests import (
     FORMATS,
@@ -23,6 +22,7 @@ from hanoismart.ioc.digests import (
     digest_unsubscribe,
 )
 from hanoismart.ioc.models import DigestFrequency
+from hanoismart.ioc.selectors import IocScope
 from hanoismart.ioc.views._shared import ioc_page
 
 
@@ -39,7 +39,7 @@ def _day(value: str) -> dt.date | None:
 
 @require_GET
 @ioc_page
-def digest_download(request: HttpRequest) -> HttpResponse:
+def digest_download(request: HttpRequest, *, scope: IocScope) -> HttpResponse:
     """The digest of a unit (default: the viewer's) for the day, week or month before ``on`` (default:
     today), as PDF or Excel, in the page's language."""
     fmt = request.GET.get("format", "pdf")
@@ -49,6 +49,7 @@ def digest_download(request: HttpRequest) -> HttpResponse:
         )
     digest = digest_build(
         actor=request.user,
+        scope=scope,
         unit=request.GET.get("unit", ""),
         frequency=request.GET.get("frequency", DigestFrequency.WEEKLY),
         today=_day(request.GET.get("on", "")),
@@ -64,7 +65,7 @@ def digest_download(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @ioc_page
-def digest_settings(request: HttpRequest) -> HttpResponse:
+def digest_settings(request: HttpRequest, *, scope: IocScope) -> HttpResponse:
     """Download a digest now, and subscribe to (or stop) scheduled ones."""
     problem = ""
     if request.method == "POST":
@@ -88,7 +89,6 @@ def digest_settings(request: HttpRequest) -> HttpResponse:
             problem = " ".join([str(error.message), *details])
         else:
             return redirect("ioc_digest:settings")
-    scope = selectors.ioc_scope(actor=request.user)
     context = {
         "section": "digest",
         "subscriptions": digest_subscriptions_for(actor=request.user),

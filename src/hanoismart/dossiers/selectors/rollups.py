@@ -33,7 +33,6 @@ from hanoismart.dossiers.models import (
     DossierDailyRollup,
 )
 from hanoismart.dossiers.selectors.stats import GROUPS, _filters
-from hanoismart.identity.models import StaffRole
 
 #: How roll-up figures may be grouped ("" for one row of everything).
 ROLLUP_GROUPS = ("", "agency", "day", "field", "month", "procedure", "unit")
@@ -51,26 +50,6 @@ class FigureRow:
     key: str
     label: str
     figures: dict[str, int]
-
-
-@dataclass
-class LateDossier:
-    """An open dossier past (or near) its due moment and who holds it; no applicant data."""
-
-    code: str
-    public_id: uuid.UUID
-    procedure_code: str
-    procedure_name: str
-    agency_code: str
-    agency_name: str
-    unit_code: str
-    unit_name: str
-    step_name: str
-    holder: str  # the assignee's name, "" when the step's role holds it as a team
-    holder_role: str  # the step's role (code), "" without a step
-    holder_role_label: str
-    due_at: dt.datetime
-    overdue_by: dt.timedelta  # negative while not yet due
 
 
 @dataclass
@@ -229,65 +208,6 @@ def open_figures(
         "sum_paused": Count("pk", filter=paused),
     }
     return _grouped_rows(Dossier.objects.filter(_open(now), scope), group_by, counts, OPEN_FIGURES)
-
-
-def overdue_dossiers(
-    *,
-    unit_ids: set[int] | None,
-    now: dt.datetime,
-    include_due_within_hours: int = 24,
-    limit: int = 50,
-    unit: str = "",
-    agency: str = "",
-    field: str = "",
-    procedure: str = "",
-) -> list[LateDossier]:
-    """The running open dossiers due before ``now`` plus ``include_due_within_hours``, most overdue first,
-    with who holds them (at most ``limit``). Dossiers waiting for a supplement are left out (their clock
-    stands still)."""
-    scope = _scoped(
-        unit_ids=unit_ids, group_by="", unit=unit, agency=agency, field=field, procedure=procedure
-    )
-    horizon = now + dt.timedelta(hours=include_due_within_hours)
-    rows = (
-        Dossier.objects.filter(_open(now), scope, due_at__lt=horizon)
-        .exclude(_paused(now))
-        .order_by("due_at", "id")
-        .values(
-            "code",
-            "public_id",
-            "procedure__national_code",
-            "procedure__name",
-            "agency__code",
-            "agency__name",
-            "unit__code",
-            "unit__name",
-            "step__name",
-            "step__role",
-            "assignee__full_name",
-            "due_at",
-        )[:limit]
-    )
-    roles = dict(StaffRole.choices)
-    return [
-        LateDossier(
-            code=row["code"],
-            public_id=row["public_id"],
-            procedure_code=row["procedure__national_code"],
-            procedure_name=row["procedure__name"],
-            agency_code=row["agency__code"],
-            agency_name=row["agency__name"],
-            unit_code=row["unit__code"],
-            unit_name=row["unit__name"],
-            step_name=row["step__name"] or "",
-            holder=row["assignee__full_name"] or "",
-            holder_role=row["step__role"] or "",
-            holder_role_label=str(roles.get(row["step__role"], "")),
-            due_at=row["due_at"],
-            overdue_by=now - row["due_at"],
-        )
-        for row in rows
-    ]
 
 
 def dossiers_passing_due(*, since: dt.datetime, until: dt.datetime) -> list[PassingDue]:

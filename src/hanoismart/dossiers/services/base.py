@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -19,6 +20,7 @@ from hanoismart.directory.selectors import working_calendar
 from hanoismart.dossiers.models import Dossier, DossierEvent, PortalSyncMessage
 from hanoismart.dossiers.permissions import DossierPermission, position_for
 from hanoismart.dossiers.services import rollups
+from hanoismart.dossiers.services.portal import portal_deliver_dossier
 from hanoismart.notifications.services import message_send
 
 NOTIFY_CHANNELS = ("in_app", "sms")
@@ -104,9 +106,14 @@ def portal_payload(dossier: Dossier) -> dict[str, Any]:
     }
 
 
-def portal_message_queue(*, dossier: Dossier) -> PortalSyncMessage:
-    """Queue the dossier's current status for the national portal (next sequence number of the dossier)."""
-    last = PortalSyncMessage.objects.filter(dossier=dossier).aggregate(last=Max("sequence"))["last"] or 0
+def portal_message_queue(*, dossier: Dossier, is_first: bool = False) -> PortalSyncMessage:
+    """Queue the dossier's current status for the national portal (next sequence number of the dossier; 1
+    without asking when ``is_first``, for a dossier created in this transaction). ``record`` has it delivered
+    after commit; the periodic sweep delivers whatever that missed."""
+    if is_first:
+        last = 0
+    else:
+        last = PortalSyncMessage.objects.filter(dossier=dossier).aggregate(last=Max("sequence"))["last"] or 0
     message = PortalSyncMessage.objects.create(
         dossier=dossier,
         sequence=last + 1,
@@ -115,42 +122,67 @@ def portal_message_queue(*, dossier: Dossier) -> PortalSyncMessage:
         next_attempt_at=now(),
     )
     rollups.portal_message_queued(dossier)
-
-    def deliver() -> None:
-        from hanoismart.dossiers.tasks import deliver_portal_messages
-
-        deliver_portal_messages(dossier.pk)
-
-    transaction.on_commit(deliver, robust=True)
     return message
 
 
-def notify_applicant(*, dossier: Dossier, event: str, extra: dict[str, Any] | None = None) -> None:
-    """Tell the applicant (in-app and SMS) after commit; without an account, an SMS to the phone they gave."""
-    applicant = dossier.applicant
+def applicant_notification(
+    *, dossier: Dossier, event: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """What to tell the applicant about ``event`` (in-app and SMS; without an account, an SMS to the phone
+    they gave): ``message_send``'s arguments, with the recipient's id, picklable for a task. None when there
+    is nobody to tell. The context is taken now, so a later change cannot alter what this one says."""
+    applicant_id = dossier.applicant_id
+    channels = NOTIFY_CHANNELS if applicant_id is not None else ("sms",)
+    address = "" if applicant_id is not None else dossier.applicant_phone
+    if applicant_id is None and not address:
+        return None
     context = {
         "code": dossier.code,
         "procedure": dossier.procedure.name,
-        "status": dossier.get_status_display(),
+        "status": str(dossier.get_status_display()),
         "status_code": dossier.status,
         "event": event,
         "due_at": timezone.localtime(dossier.due_at) if dossier.due_at else None,
         **(extra or {}),
     }
-    channels = NOTIFY_CHANNELS if applicant is not None else ("sms",)
-    address = "" if applicant is not None else dossier.applicant_phone
-    if applicant is None and not address:
+    return {
+        "recipient_id": applicant_id,
+        "template": "dossiers.status",
+        "context": context,
+        "channels": list(channels),
+        "address": address,
+    }
+
+
+def follow_up_after_commit(*, dossier: Dossier, notification: dict[str, Any] | None, deliver: bool) -> None:
+    """After commit, one background task for this change: the applicant's notification and the delivery of
+    the dossier's portal messages. One queue write per change (not one per message), and the rendering and
+    writing of the notification happen in the worker, not in the request. If the queue refuses the task the
+    change stands: the portal sweep still delivers, only this notification is lost (logged)."""
+    if notification is None and not deliver:
         return
-    transaction.on_commit(
-        lambda: message_send(
-            recipient=applicant,
-            template="dossiers.status",
-            context=context,
-            channels=list(channels),
-            address=address,
-        ),
-        robust=True,
-    )
+    dossier_id = dossier.pk
+
+    def enqueue() -> None:
+        from hanoismart.dossiers.tasks import dossier_follow_up
+
+        dossier_follow_up(dossier_id, notification, deliver)
+
+    transaction.on_commit(enqueue, robust=True)
+
+
+def follow_up(*, dossier_id: int, notification: dict[str, Any] | None, deliver: bool) -> int:
+    """The work ``follow_up_after_commit`` queued: deliver the dossier's pending portal messages (in order,
+    retried by their own schedule), then send the notification. Returns how many portal messages went."""
+    delivered = portal_deliver_dossier(dossier_id=dossier_id) if deliver else 0
+    if notification is not None:
+        arguments = dict(notification)
+        recipient_id = arguments.pop("recipient_id")
+        recipient = get_user_model().objects.filter(pk=recipient_id).first() if recipient_id else None
+        if recipient_id is not None and recipient is None:
+            return delivered  # the account is gone: nobody to tell in-app
+        message_send(recipient=recipient, **arguments)
+    return delivered
 
 
 def record(
@@ -193,9 +225,12 @@ def record(
         actor_role=acting.role if acting else "",
         details={"code": dossier.code, "from": from_status, "to": dossier.status, **(details or {})},
     )
-    if dossier.status != from_status:
-        portal_message_queue(dossier=dossier)
-    if notify:
-        notify_applicant(dossier=dossier, event=action, extra=notify_extra)
+    status_changed = dossier.status != from_status
+    if status_changed:
+        portal_message_queue(dossier=dossier, is_first=not from_status)
+    notification = (
+        applicant_notification(dossier=dossier, event=action, extra=notify_extra) if notify else None
+    )
+    follow_up_after_commit(dossier=dossier, notification=notification, deliver=status_changed)
     rollups.apply(dossier)
     return event

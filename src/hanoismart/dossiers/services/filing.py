@@ -19,7 +19,7 @@ from hanoismart.directory.models import AgencyKind
 from hanoismart.directory.selectors import agency_committee_of
 from hanoismart.documents.files import upload_check
 from hanoismart.documents.selectors import documents_matching
-from hanoismart.documents.services import document_reuse_record
+from hanoismart.documents.services import documents_reuse_record
 from hanoismart.dossiers import deadlines
 from hanoismart.dossiers.models import (
     ComponentSource,
@@ -64,6 +64,8 @@ class _Paper:
 def _existing(actor: Any, idempotency_key: str) -> Dossier | None:
     if not idempotency_key:
         return None
+    # No select_related: this runs on every keyed filing and finds nothing but for a retry; joins would
+    # cost each filing more to build than a retry's few lazy reads cost it.
     return Dossier.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
 
 
@@ -106,6 +108,8 @@ def _online_agency(*, actor: Any, case: Case, unit: Any) -> Any:
                 _("This procedure is filed with the ward or commune where you live."), code="outside_ward"
             )
         agency = agency_committee_of(unit)
+        if agency is not None:
+            agency.unit = unit  # the unit it was found by: the dossier's unit without reading it again
     else:
         agency = procedure.agency if procedure.agency and procedure.agency.is_active else None
     if agency is None:
@@ -113,14 +117,45 @@ def _online_agency(*, actor: Any, case: Case, unit: Any) -> Any:
     return agency
 
 
+def _public_id(value: uuid.UUID | str) -> uuid.UUID | None:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _stored_documents(
+    *, actor: Any, catalog: dict[int, Any], given: list[ComponentInput]
+) -> dict[uuid.UUID, Any]:
+    """The actor's documents picked for the papers, by public id, read in one query (valid, unexpired, of a
+    type one of the papers takes); each paper then checks the type it needs."""
+    wanted: set[uuid.UUID] = set()
+    type_codes: set[str] = set()
+    for item in given:
+        component = catalog.get(item.component_id)
+        if item.upload is None and item.document_public_id and component and component.document_type_code:
+            public_id = _public_id(item.document_public_id)
+            if public_id is not None:
+                wanted.add(public_id)
+                type_codes.add(component.document_type_code)
+    if not wanted:
+        return {}
+    found = documents_matching(actor=actor, type_code=type_codes).filter(public_id__in=wanted)
+    return {document.public_id: document for document in found}
+
+
 def _papers(
     *, actor: Any, case: Case, components: list[ComponentInput], at_desk: bool, require_mandatory: bool = True
 ) -> list[_Paper]:
     """Check every paper and that each mandatory one is there; InvalidInput names the ones that are not."""
     catalog = {component.pk: component for component in case.components.all()}
+    given_papers = list(components or [])
+    stored = {} if at_desk else _stored_documents(actor=actor, catalog=catalog, given=given_papers)
     papers: list[_Paper] = []
     errors: dict[str, list[str]] = {}
-    for given in components or []:
+    for given in given_papers:
         component = catalog.get(given.component_id)
         if component is None:
             raise InvalidInput(_("A paper does not belong to this case."), code="component_unknown")
@@ -136,11 +171,9 @@ def _papers(
         elif given.document_public_id:
             document = None
             if not at_desk and component.document_type_code:
-                document = (
-                    documents_matching(actor=actor, type_code=component.document_type_code)
-                    .filter(public_id=str(given.document_public_id))
-                    .first()
-                )
+                document = stored.get(_public_id(given.document_public_id))
+                if document is not None and document.type_code != component.document_type_code:
+                    document = None
             if document is None:
                 errors.setdefault(key, []).append(
                     _("This document is not in your store, has expired, or is not what this paper needs.")
@@ -195,7 +228,12 @@ def _city_payment(dossier: Dossier) -> None:
         rollups.payment_paid(dossier)
 
 
-def _save_papers(dossier: Dossier, papers: list[_Paper], *, actor: Any, supplement: bool = False) -> None:
+def _save_papers(
+    dossier: Dossier, papers: list[_Paper], *, actor: Any, supplement: bool = False
+) -> list[DossierComponent]:
+    """Write the papers in one INSERT (an upload's file is stored first), count the reuse of the store's
+    documents in one UPDATE, and add them to the roll-ups. Returns the rows written."""
+    rows = []
     for paper in papers:
         row = DossierComponent(
             dossier=dossier,
@@ -215,15 +253,28 @@ def _save_papers(dossier: Dossier, papers: list[_Paper], *, actor: Any, suppleme
             row.file_name = (paper.upload.name or "")[:255]
             row.content_type = (getattr(paper.upload, "content_type", "") or "")[:100]
             row.file.save(paper.upload.name or "paper", paper.upload, save=False)
-        row.save()
-        if paper.document is not None:
-            document_reuse_record(actor=actor, document=paper.document, dossier_code=dossier.code)
+        rows.append(row)
+    DossierComponent.objects.bulk_create(rows)
+    reused = [paper.document for paper in papers if paper.document is not None]
+    if reused:
+        documents_reuse_record(actor=actor, documents=reused, dossier_code=dossier.code)
     rollups.components_added(dossier, sources=[paper.source for paper in papers])
+    return rows
+
+
+def _remember_papers(dossier: Dossier, rows: list[DossierComponent]) -> None:
+    """Let ``dossier.components.all()`` answer from the rows just written, as Django's prefetch cache does,
+    so the filing's answer (API) reads none of them back."""
+    queryset = dossier.components.all()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    dossier._prefetched_objects_cache = {"components": queryset}
 
 
 def _create(dossier: Dossier, *, actor: Any, papers: list[_Paper], idempotency_key: str, build) -> Dossier:
-    """Allocate the code and write the dossier, its papers and its trace in one savepoint; a concurrent
-    retry with the same key loses on the unique constraint and gets the winner's dossier."""
+    """Allocate the code and write the dossier, its papers and its trace in one transaction (a savepoint
+    when the caller has one); a concurrent retry with the same key loses on the unique constraint and gets
+    the winner's dossier."""
     try:
         with transaction.atomic():
             dossier.code = dossier_code_allocate(
@@ -231,7 +282,7 @@ def _create(dossier: Dossier, *, actor: Any, papers: list[_Paper], idempotency_k
             )
             dossier.save()
             rollups.track_new(dossier)
-            _save_papers(dossier, papers, actor=actor)
+            rows = _save_papers(dossier, papers, actor=actor)
             _city_payment(dossier)
             build(dossier)
     except IntegrityError:
@@ -239,6 +290,7 @@ def _create(dossier: Dossier, *, actor: Any, papers: list[_Paper], idempotency_k
         if existing is None:
             raise
         return existing
+    _remember_papers(dossier, rows)
     return dossier
 
 
@@ -306,8 +358,7 @@ def dossier_submit(
         acting = base.Acting(user=actor, role="applicant", label=str(actor))
         base.record(saved, acting=acting, action="submit", from_status="", details={"channel": saved.channel})
 
-    with transaction.atomic():
-        return _create(dossier, actor=actor, papers=papers, idempotency_key=key, build=build)
+    return _create(dossier, actor=actor, papers=papers, idempotency_key=key, build=build)
 
 
 def _desk_agency(*, actor: Any, case: Case) -> Any:
@@ -411,5 +462,4 @@ def dossier_register_at_desk(
     def build(saved: Dossier) -> None:
         base.record(saved, acting=acting, action="register", from_status="", details={"channel": channel})
 
-    with transaction.atomic():
-        return _create(dossier, actor=actor, papers=papers, idempotency_key=key, build=build)
+    return _create(dossier, actor=actor, papers=papers, idempotency_key=key, build=build)

@@ -15,8 +15,13 @@ def app_by_client_id(client_id: str) -> ClientApp | None:
 
 
 def app_scopes(app: ClientApp) -> dict[str, ClientScope]:
-    """The scopes the app registered, by name, with their stated purpose."""
-    return {cs.scope: cs for cs in ClientScope.objects.filter(app=app)}
+    """The scopes the app registered, by name, with their stated purpose (read once per app instance)."""
+    scopes = app.__dict__.get("_registered_scopes")
+    if scopes is None:
+        scopes = app.__dict__["_registered_scopes"] = {
+            cs.scope: cs for cs in ClientScope.objects.filter(app=app)
+        }
+    return scopes
 
 
 def consents_active(user: Any, app: ClientApp) -> dict[str, bool]:

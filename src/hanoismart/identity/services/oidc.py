@@ -8,7 +8,8 @@ person, and any unused authorization code, is deleted or revoked in the same tra
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -24,6 +25,7 @@ from oauth2_provider.models import (
 from hanoismart.audit.services import audit_record
 from hanoismart.common.errors import InvalidInput, NotAuthenticated
 from hanoismart.identity.models import ClientApp, Consent, DataRelease, ReleaseChannel, User
+from hanoismart.identity.token_path import data_release_insert
 
 
 def _require_signed_in(actor: Any) -> None:
@@ -128,6 +130,54 @@ def tokens_end(*, user: User, app: ClientApp) -> int:
     return ended
 
 
+@dataclass(frozen=True)
+class Release:
+    """What one channel of a response gives an app: the scopes, the claims they became, the channel."""
+
+    scopes: Iterable[str]
+    claims: Iterable[str]
+    channel: str
+
+
+def data_releases_record(*, user: User, app: ClientApp, releases: Sequence[Release]) -> list[DataRelease]:
+    """Record (and audit, one event each) that ``app`` received ``user``'s data through each of ``releases``:
+    the history residents see. Called by the provider inside the token or userinfo response, in its
+    transaction when it has one (no savepoint: a failure there fails the response)."""
+    rows = []
+    for release in releases:
+        if release.channel not in ReleaseChannel.values:
+            raise ValueError(f"unknown release channel {release.channel!r}")
+        rows.append(
+            DataRelease(
+                user=user,
+                app=app,
+                scopes=_scope_list(release.scopes),
+                claims=_scope_list(release.claims),
+                channel=release.channel,
+            )
+        )
+    with transaction.atomic(savepoint=False):
+        if len(rows) == 1:
+            data_release_insert(rows[0])  # the common case, without compiling an INSERT each time
+        else:
+            DataRelease.objects.bulk_create(rows)
+        for row in rows:
+            audit_record(
+                actor=None,
+                actor_role="app",
+                action="identity.oidc.data_released",
+                obj=app,
+                subject=user,
+                details={
+                    "client_id": app.client_id,
+                    "scopes": row.scopes,
+                    "claims": row.claims,
+                    "channel": row.channel,
+                },
+            )
+    return rows
+
+
 def data_release_record(
     *,
     user: User,
@@ -136,28 +186,7 @@ def data_release_record(
     claims: Iterable[str],
     channel: str,
 ) -> DataRelease:
-    """Record (and audit) that ``app`` received ``user``'s data for ``scopes`` through ``channel``.
-
-    Called by the provider inside the token or userinfo request; it is the history residents see.
-    """
-    if channel not in ReleaseChannel.values:
-        raise ValueError(f"unknown release channel {channel!r}")
-    scope_list, claim_list = _scope_list(scopes), _scope_list(claims)
-    with transaction.atomic():
-        release = DataRelease.objects.create(
-            user=user, app=app, scopes=scope_list, claims=claim_list, channel=channel
-        )
-        audit_record(
-            actor=None,
-            actor_role="app",
-            action="identity.oidc.data_released",
-            obj=app,
-            subject=user,
-            details={
-                "client_id": app.client_id,
-                "scopes": scope_list,
-                "claims": claim_list,
-                "channel": channel,
-            },
-        )
-    return release
+    """Record (and audit) that ``app`` received ``user``'s data for ``scopes`` through ``channel``."""
+    return data_releases_record(
+        user=user, app=app, releases=[Release(scopes=scopes, claims=claims, channel=channel)]
+    )[0]

@@ -9,20 +9,26 @@ decline does the app get ``error=unmet_authentication_requirements``.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from typing import Any
+from urllib.parse import unquote_plus
 
 from django import forms
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import path, re_path
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.forms import AllowForm
+from oauth2_provider.signals import app_authorized
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import add_params_to_uri
 
@@ -43,6 +49,12 @@ ERROR_TEMPLATE = "identity/oidc/error.html"
 
 def _error_page(request: HttpRequest, *, title: str, message: str, status: int) -> HttpResponse:
     return render(request, ERROR_TEMPLATE, {"title": title, "message": message}, status=status)
+
+
+def _key_part(client_id: str) -> str:
+    """A client ID as part of a rate-limit cache key: the client chose it (spaces, control characters, any
+    length), so a digest of it."""
+    return hashlib.blake2b(client_id.encode(), digest_size=12).hexdigest()
 
 
 def _too_many(request: HttpRequest, retry_after: int, *, as_json: bool) -> HttpResponse:
@@ -73,7 +85,7 @@ class AuthorizeView(dot_views.AuthorizationView):
         client_id = request.GET.get("client_id") or request.POST.get("client_id") or "-"
         retry_after = rate_limit_hit(
             f"authorize:ip:{client_ip(request)}",
-            f"authorize:client:{client_id[:100]}",
+            f"authorize:client:{_key_part(client_id)}",
             limit=settings.OIDC_AUTHORIZE_RATE_LIMIT,
         )
         if retry_after:
@@ -319,24 +331,43 @@ class AuthorizeView(dot_views.AuthorizationView):
 
 @method_decorator(csrf_exempt, name="dispatch")
 class TokenView(dot_views.TokenView):
-    """The token endpoint, rate-limited per IP and per client."""
+    """The token endpoint, rate-limited per IP and per client; each request is one transaction."""
 
     def dispatch(self, request, *args, **kwargs):
         client_id = request.POST.get("client_id") or _basic_auth_client_id(request) or "-"
         retry_after = rate_limit_hit(
             f"token:ip:{client_ip(request)}",
-            f"token:client:{client_id[:100]}",
+            f"token:client:{_key_part(client_id)}",
             limit=settings.OIDC_TOKEN_RATE_LIMIT,
         )
         if retry_after:
             return _too_many(request, retry_after, as_json=True)
         return super().dispatch(request, *args, **kwargs)
 
+    def post(self, request, *args, **kwargs):
+        # One transaction for the ID token, the tokens, the data releases and the audit events (instead of one
+        # each): all of them or none. OAuth errors are answers, not exceptions, so what a refused request must
+        # keep (a replayed refresh token's family, revoked) is committed too.
+        with transaction.atomic():
+            return super().post(request, *args, **kwargs)
+
+    @method_decorator(sensitive_post_parameters("password", "client_secret"))
+    def authorization_flow_token_response(self, request, *args, **kwargs):
+        # django-oauth-toolkit reads the new access token back to announce it (app_authorized); only when
+        # someone listens (nobody in HanoiSmart).
+        if app_authorized.has_listeners(self):
+            return super().authorization_flow_token_response(request, *args, **kwargs)
+        _url, headers, body, status = self.create_token_response(request)
+        # Always JSON (RFC 6749 5.1, 5.2), also for an error raised while saving the token, whose headers
+        # oauthlib leaves bare.
+        response = HttpResponse(content=body, status=status, content_type="application/json")
+        for key, value in headers.items():
+            response[key] = value
+        response.setdefault("Cache-Control", "no-store")
+        return response
+
 
 def _basic_auth_client_id(request: HttpRequest) -> str:
-    import base64
-    from urllib.parse import unquote_plus
-
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("basic "):
         return ""

@@ -1,6 +1,9 @@
 """Reads of the operations center; import from here. ``scope``: who sees which unit; ``figures``: the
 overview, breakdowns, rankings and the records behind a figure; ``reports``: the reporting KPIs; ``alerts``:
-the alerts feed, subscriptions and thresholds; ``live``: the token an open dashboard polls."""
+the alerts feed, subscriptions and thresholds; ``live``: the token an open dashboard polls.
+
+Every selector that depends on who asks takes ``actor`` and, optionally, ``scope``: a request computes
+``ioc_scope(actor=)`` once and passes it to each selector it calls."""
 
 from hanoismart.ioc.selectors.alerts import (
     alert_get,
@@ -28,7 +31,14 @@ from hanoismart.ioc.selectors.figures import (
 )
 from hanoismart.ioc.selectors.live import live_token
 from hanoismart.ioc.selectors.reports import ReportFigures, ReportPart, report_figures
-from hanoismart.ioc.selectors.scope import IocScope, city_unit, figure_unit_ids, ioc_scope, scope_unit
+from hanoismart.ioc.selectors.scope import (
+    IocScope,
+    city_unit,
+    figure_unit_ids,
+    ioc_scope,
+    scope_for,
+    scope_unit,
+)
 
 __all__ = [
     "GROUP_BYS",
@@ -56,6 +66,7 @@ __all__ = [
     "rankings",
     "records_behind",
     "report_figures",
+    "scope_for",
     "scope_unit",
     "subscriptions_for",
     "thresholds_for",

@@ -22,22 +22,24 @@ from hanoismart.ioc.models import (
     Comparison,
     KpiThreshold,
 )
-from hanoismart.ioc.selectors.scope import ioc_scope, scope_unit
+from hanoismart.ioc.selectors.scope import IocScope, scope_for, scope_unit
 
 
 def _in_scope(queryset: QuerySet, unit_ids: set[int] | None) -> QuerySet:
     return queryset if unit_ids is None else queryset.filter(unit_id__in=unit_ids)
 
 
-def alerts_visible_to(*, actor: Any) -> QuerySet[Alert]:
+def alerts_visible_to(*, actor: Any, scope: IocScope | None = None) -> QuerySet[Alert]:
     """Every alert in the actor's scope (a ward's leader: their ward's; the city: all), newest first; raises
-    ``PermissionDenied`` without ``ioc:dashboard:view``."""
-    scope = ioc_scope(actor=actor)
+    ``PermissionDenied`` without ``ioc:dashboard:view``. ``scope``: the actor's, when the caller has it."""
+    scope = scope_for(actor=actor, scope=scope)
     alerts = Alert.objects.select_related("unit", "agency", "owner")
     return _in_scope(alerts, scope.unit_ids).order_by("-raised_at", "-id")
 
 
-def alerts_for(*, actor: Any, state: str = "", kind: str = "", unit: str = "") -> QuerySet[Alert]:
+def alerts_for(
+    *, actor: Any, scope: IocScope | None = None, state: str = "", kind: str = "", unit: str = ""
+) -> QuerySet[Alert]:
     """The alerts in scope filtered by state, kind and unit code (an empty filter takes everything; a ward's
     code takes that ward's alerts only, the city's code takes all). ``InvalidInput`` for an unknown state or
     kind."""
@@ -48,27 +50,29 @@ def alerts_for(*, actor: Any, state: str = "", kind: str = "", unit: str = "") -
         errors["kind"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(AlertKind.values)}]
     if errors:
         raise InvalidInput(_("Some filters are not valid."), details=errors)
-    alerts = alerts_visible_to(actor=actor)
+    scope = scope_for(actor=actor, scope=scope)
+    alerts = alerts_visible_to(actor=actor, scope=scope)
     if state:
         alerts = alerts.filter(state=state)
     if kind:
         alerts = alerts.filter(kind=kind)
     if unit:
-        chosen = scope_unit(ioc_scope(actor=actor), unit)
+        chosen = scope_unit(scope, unit)
         if chosen is not None:  # the city's code takes everything in scope, as on the overview
             alerts = alerts.filter(unit=chosen)
     return alerts
 
 
-def alert_get(*, actor: Any, public_id: Any) -> Alert:
-    """One alert in the actor's scope with its timeline (``alert.timeline``); ``NotFound`` otherwise."""
+def alert_get(*, actor: Any, public_id: Any, scope: IocScope | None = None) -> Alert:
+    """One alert in the actor's scope with its timeline (``alert.timeline``); ``NotFound`` otherwise.
+    ``scope``: the actor's, when the caller has it."""
     try:
         key = uuid.UUID(str(public_id))
     except ValueError:
         raise NotFound(_("No such alert.")) from None
     events = AlertEvent.objects.select_related("actor").order_by("at", "id")
     alert = (
-        alerts_visible_to(actor=actor)
+        alerts_visible_to(actor=actor, scope=scope)
         .prefetch_related(Prefetch("events", queryset=events, to_attr="timeline"))
         .filter(public_id=key)
         .first()
@@ -127,8 +131,9 @@ def subscriptions_for(*, actor: Any) -> QuerySet[AlertSubscription]:
     return AlertSubscription.objects.filter(user=actor).select_related("unit").order_by("kind", "unit__code")
 
 
-def thresholds_for(*, actor: Any) -> QuerySet[KpiThreshold]:
-    """The KPI thresholds set for the units in the actor's scope (the city's own for city-level staff)."""
-    scope = ioc_scope(actor=actor)
+def thresholds_for(*, actor: Any, scope: IocScope | None = None) -> QuerySet[KpiThreshold]:
+    """The KPI thresholds set for the units in the actor's scope (the city's own for city-level staff).
+    ``scope``: the actor's, when the caller has it."""
+    scope = scope_for(actor=actor, scope=scope)
     thresholds = KpiThreshold.objects.select_related("unit", "created_by").order_by("kpi", "unit__code")
     return thresholds if scope.unit_ids is None else thresholds.filter(unit_id__in=scope.unit_ids)

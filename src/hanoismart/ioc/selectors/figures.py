@@ -39,7 +39,7 @@ from hanoismart.dossiers.selectors import (
 from hanoismart.dossiers.selectors.stats import IndexGroup
 from hanoismart.ioc.kpis import KPIS, TARGETS, Kpi, kpi_status
 from hanoismart.ioc.selectors.reports import ReportFigures, report_figures
-from hanoismart.ioc.selectors.scope import IocScope, figure_unit_ids, ioc_scope, scope_unit
+from hanoismart.ioc.selectors.scope import IocScope, figure_unit_ids, scope_for, scope_unit
 
 GROUP_BYS = ("unit", "agency", "field", "procedure", "day", "month")
 #: Periods up to this many days get a daily trend, longer ones a monthly trend of the last 12 months.
@@ -204,16 +204,30 @@ def unit_kpi_values(*, unit: Unit | None, now: dt.datetime) -> dict[str, float |
 # -- the overview -------------------------------------------------------------------------------------------
 
 
-def _trend(
+def _flows(
     unit_ids: set[int] | None, date_from: dt.date, date_to: dt.date
-) -> dict[str, list[tuple[str, float | int | None]]]:
-    """Each flow KPI by day over the period (up to 31 days) or by month over the last 12 months (one grouped
-    roll-up query); the 766 index of a past day or month leaves open dossiers out (overdue 0)."""
-    if (date_to - date_from).days <= DAILY_TREND_MAX_DAYS:
-        rows = rollup_figures(unit_ids=unit_ids, date_from=date_from, date_to=date_to, group_by="day")
-    else:
-        start = _month_start(date_to - dt.timedelta(days=1), TREND_MONTHS - 1)
-        rows = rollup_figures(unit_ids=unit_ids, date_from=start, date_to=date_to, group_by="month")
+) -> tuple[dict[str, int], dict[str, int], list[FigureRow]]:
+    """The roll-up figures of the period, of the same-length period before it, and the trend's rows: by day
+    over the period when it is up to 31 days long — one roll-up query by day over both periods, whose days
+    also sum to the two totals — else by month over the last 12 months (three queries)."""
+    length = date_to - date_from
+    before_from = date_from - length
+    if length.days <= DAILY_TREND_MAX_DAYS:
+        days = rollup_figures(unit_ids=unit_ids, date_from=before_from, date_to=date_to, group_by="day")
+        first = date_from.isoformat()
+        trend = [row for row in days if row.key >= first]  # ISO days sort as dates
+        before = _sum([row for row in days if row.key < first], ROLLUP_FIGURES)
+        return _sum(trend, ROLLUP_FIGURES), before, trend
+    flows = _first(rollup_figures(unit_ids=unit_ids, date_from=date_from, date_to=date_to), ZERO)
+    before = _first(rollup_figures(unit_ids=unit_ids, date_from=before_from, date_to=date_from), ZERO)
+    start = _month_start(date_to - dt.timedelta(days=1), TREND_MONTHS - 1)
+    trend = rollup_figures(unit_ids=unit_ids, date_from=start, date_to=date_to, group_by="month")
+    return flows, before, trend
+
+
+def _trend(rows: list[FigureRow]) -> dict[str, list[tuple[str, float | int | None]]]:
+    """Each flow KPI along the trend's days or months; the 766 index of a past day or month leaves open
+    dossiers out (overdue 0)."""
     trend: dict[str, list[tuple[str, float | int | None]]] = defaultdict(list)
     for row in rows:
         for code, value in flow_values(row.figures).items():
@@ -224,6 +238,7 @@ def _trend(
 def overview(
     *,
     actor: Any,
+    scope: IocScope | None = None,
     unit: str = "",
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
@@ -231,23 +246,21 @@ def overview(
 ) -> Overview:
     """The KPI tiles of a unit (a code in the actor's scope; default: the city for city-level staff, the ward
     for a ward's leader) for ``[date_from, date_to)`` (default: this month so far), with the same-length
-    period before, the trend, targets and the 766 index's groups. ``PermissionDenied`` outside the scope,
-    ``InvalidInput`` for a bad period or unit code."""
+    period before, the trend, targets and the 766 index's groups. ``scope``: the actor's, when the caller
+    has it. ``PermissionDenied`` outside the scope, ``InvalidInput`` for a bad period or unit code."""
     now = now or timezone.now()
-    scope = ioc_scope(actor=actor)
+    scope = scope_for(actor=actor, scope=scope)
     chosen = scope_unit(scope, unit)
     date_from, date_to = period_bounds(date_from, date_to, now)
     unit_ids = figure_unit_ids(scope, chosen)
-    length = date_to - date_from
-    flows = _first(rollup_figures(unit_ids=unit_ids, date_from=date_from, date_to=date_to), ZERO)
-    before = _first(rollup_figures(unit_ids=unit_ids, date_from=date_from - length, date_to=date_from), ZERO)
+    flows, before, trend_rows = _flows(unit_ids, date_from, date_to)
     stocks = _first(open_figures(unit_ids=unit_ids, now=now), ZERO_OPEN)
     reports = report_figures(unit_id=chosen.pk if chosen else None, unit_ids=scope.unit_ids, now=now)
     index_overdue = stocks["overdue"] if _reaches_today(date_to, now) else 0
     values = _values(flows, stocks, reports, index_overdue)
     previous: dict[str, float | int | None] = dict(flow_values(before))
     previous["reporting_completeness"] = reports.previous_completeness
-    trend = _trend(unit_ids, date_from, date_to)
+    trend = _trend(trend_rows)
     code = chosen.code if chosen else ""
     tiles = []
     for kpi in KPIS.values():
@@ -422,6 +435,7 @@ def _report_breakdown(
 def kpi_breakdown(
     *,
     actor: Any,
+    scope: IocScope | None = None,
     kpi: str,
     unit: str = "",
     date_from: dt.date | None = None,
@@ -432,11 +446,12 @@ def kpi_breakdown(
     """One KPI of a unit broken down: ``group_by="unit"`` lists the city's wards (and its own departments as
     "City level") or a ward's agencies; ``agency``, ``field``, ``procedure``, ``day``, ``month`` group the
     unit's records (stocks and reporting KPIs: not over time; reporting: by unit or agency only). Each row
-    links one level down, or to the records behind it. ``NotFound`` for an unknown KPI."""
+    links one level down, or to the records behind it. ``scope``: the actor's, when the caller has it.
+    ``NotFound`` for an unknown KPI."""
     now = now or timezone.now()
     found = kpi_get(kpi)
     group_by = _group_by(found, group_by)
-    scope = ioc_scope(actor=actor)
+    scope = scope_for(actor=actor, scope=scope)
     chosen = scope_unit(scope, unit)
     date_from, date_to = period_bounds(date_from, date_to, now)
     if found.kind == "reporting":
@@ -463,6 +478,7 @@ def kpi_breakdown(
 def rankings(
     *,
     actor: Any,
+    scope: IocScope | None = None,
     index: str = "766",
     level: str = "ward",
     date_from: dt.date | None = None,
@@ -471,7 +487,7 @@ def rankings(
 ) -> list[RankingRow]:
     """Wards (every ward in scope, those without figures last) or agencies (those with figures) ranked by
     the Decision 766 index of ``[date_from, date_to)`` (default: this month so far), best first; equal scores
-    share a rank."""
+    share a rank. ``scope``: the actor's, when the caller has it."""
     now = now or timezone.now()
     errors: dict[str, list[str]] = {}
     if index != "766":
@@ -480,7 +496,7 @@ def rankings(
         errors["level"] = [_("Rank wards or agencies.")]
     if errors:
         raise InvalidInput(_("Some filters are not valid."), details=errors)
-    scope = ioc_scope(actor=actor)
+    scope = scope_for(actor=actor, scope=scope)
     date_from, date_to = period_bounds(date_from, date_to, now)
     grouping = "unit" if level == "ward" else "agency"
     rows = rollup_figures(unit_ids=scope.unit_ids, date_from=date_from, date_to=date_to, group_by=grouping)
@@ -521,6 +537,7 @@ def _moment(day: dt.date) -> dt.datetime:
 def records_behind(
     *,
     actor: Any,
+    scope: IocScope | None = None,
     kpi: str,
     unit: str = "",
     agency: str = "",
@@ -534,12 +551,14 @@ def records_behind(
     received in the period (received, rates of what was received, the 766 index), finished in it (finished,
     on-time rate), rated in it (satisfaction), or open now (stocks); filtered by the codes of a unit (exactly
     that unit's agencies; empty: the whole scope), an agency, a procedure or a field. Staff see only the
-    dossiers they may view; nothing here names an applicant, but callers must not show applicant data."""
+    dossiers they may view; nothing here names an applicant, but callers must not show applicant data
+    (``dossiers.selectors.dossier_records`` reads the rows without it). ``scope``: the actor's, when the
+    caller has it."""
     now = now or timezone.now()
     found = kpi_get(kpi)
     if found.kind == "reporting":
         return None
-    scope = ioc_scope(actor=actor)
+    scope = scope_for(actor=actor, scope=scope)
     dossiers = dossiers_visible_to(actor, as_staff=True)
     if scope.unit_ids is not None:
         dossiers = dossiers.filter(unit_id__in=scope.unit_ids)

@@ -1,5 +1,5 @@
-"""What the IOC's pages share: the access gate, the unit and period filters, refusals turned into pages, the
-live-update answer and the Excel export of a table."""
+"""What the IOC's pages share: the access gate (which computes the viewer's scope once per request), the unit
+and period filters, refusals turned into pages, the live-update answer and the Excel export of a table."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from openpyxl.styles import Font
 
 from hanoismart.common.errors import ApplicationError, InvalidInput, NotFound, PermissionDenied
 from hanoismart.ioc import selectors
-from hanoismart.ioc.permissions import IocPermission, has_permission_anywhere
+from hanoismart.ioc.selectors import IocScope, Overview
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: How often an open page asks whether its figures changed (the issue asks for an update within 5 s).
@@ -43,28 +43,22 @@ DEFAULT_PERIOD = "month"
 MAX_PERIOD_DAYS = 3660
 
 
-def ioc_gate(request: HttpRequest) -> HttpResponse | None:
-    """Sign in first; 403 without ``ioc:dashboard:view`` anywhere or without a confirmed second factor."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if not has_permission_anywhere(request.user, IocPermission.DASHBOARD_VIEW):
-        raise DjangoPermissionDenied
-    is_verified = getattr(request.user, "is_verified", None)
-    if is_verified is not None and not is_verified():
-        raise DjangoPermissionDenied
-    return None
-
-
 def ioc_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Gate the view, and turn the selectors' and services' refusals into pages: 403 out of scope, 404 for
-    something unknown, 400 with the message for bad input."""
+    """Gate the view — sign in first; 403 without ``ioc:dashboard:view`` anywhere or without a confirmed
+    second factor — and call it with the viewer's scope (``scope=``, an ``IocScope`` read once for this
+    request: the view hands it to every selector it calls); turn the selectors' and services' refusals into
+    pages: 403 out of scope, 404 for something unknown, 400 with the message for bad input."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if (response := ioc_gate(request)) is not None:
-            return response
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
         try:
-            return view(request, *args, **kwargs)
+            scope = selectors.ioc_scope(actor=request.user)  # PermissionDenied without the dashboard
+            is_verified = getattr(request.user, "is_verified", None)
+            if is_verified is not None and not is_verified():
+                raise DjangoPermissionDenied
+            return view(request, *args, scope=scope, **kwargs)
         except PermissionDenied as error:
             raise DjangoPermissionDenied(str(error.message)) from None
         except NotFound:
@@ -95,7 +89,7 @@ class Filters:
     period: str
     date_from: dt.date
     date_to: dt.date
-    scope: Any  # selectors.IocScope
+    scope: IocScope
     #: The code as the address gave it: the city's code there means "the city's own agencies" to the records.
     requested_unit: str = ""
 
@@ -162,12 +156,11 @@ def _date(value: str, field: str) -> dt.date:
         ) from None
 
 
-def filters_from(request: HttpRequest, *, today: dt.date | None = None) -> Filters:
-    """Read the unit and period of the address. A custom period needs ``from`` and ``to`` (or ``until``,
-    the last day); dates given without a preset make the period custom. Raises ``PermissionDenied`` without
-    the dashboard or for a unit out of scope, ``NotFound`` for an unknown unit, ``InvalidInput`` for bad
-    dates."""
-    scope = selectors.ioc_scope(actor=request.user)
+def filters_from(request: HttpRequest, scope: IocScope, *, today: dt.date | None = None) -> Filters:
+    """Read the unit and period of the address, within the viewer's ``scope``. A custom period needs
+    ``from`` and ``to`` (or ``until``, the last day); dates given without a preset make the period custom.
+    Raises ``PermissionDenied`` for a unit out of scope, ``NotFound`` for an unknown unit, ``InvalidInput``
+    for bad dates."""
     today = today or timezone.localdate()
     unit_code = requested = request.GET.get("unit", "").strip()[:10]
     if unit_code:
@@ -241,10 +234,13 @@ def unchanged(request: HttpRequest, token: str) -> HttpResponse | None:
     return None
 
 
-def live_token_for(request: HttpRequest, filters: Filters) -> str:
+def live_token_for(request: HttpRequest, filters: Filters, overview: Overview | None = None) -> str:
     """The overview's ``live_token`` for the unit, with the period, so that a preset rolling over midnight
-    refreshes too."""
-    token = selectors.live_token(actor=request.user, unit=filters.selector_unit)
+    refreshes too; from the ``overview`` about to be shown when given (its open counts are not read
+    again)."""
+    token = selectors.live_token(
+        actor=request.user, scope=filters.scope, unit=filters.selector_unit, overview=overview
+    )
     return f"{token}.{filters.date_from:%Y%m%d}{filters.date_to:%Y%m%d}"
 
 

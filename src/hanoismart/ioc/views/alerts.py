@@ -22,6 +22,7 @@ from hanoismart.ioc import selectors, services
 from hanoismart.ioc.kpis import KPIS
 from hanoismart.ioc.models import AlertKind, AlertState, Comparison
 from hanoismart.ioc.permissions import IocPermission, has_permission, has_permission_anywhere
+from hanoismart.ioc.selectors import IocScope
 from hanoismart.ioc.views._shared import LIVE_POLL_SECONDS, ioc_page, unchanged
 from hanoismart.notifications.models import Channel
 
@@ -71,8 +72,10 @@ def _feed_filters(request: HttpRequest) -> dict[str, str]:
     }
 
 
-def _feed_context(request: HttpRequest, filters: dict[str, str]) -> dict[str, Any]:
-    alerts = selectors.alerts_for(actor=request.user, **filters)
+def _feed_context(
+    request: HttpRequest, scope: IocScope, filters: dict[str, str], token: str = ""
+) -> dict[str, Any]:
+    alerts = selectors.alerts_for(actor=request.user, scope=scope, **filters)
     page = Paginator(alerts, ALERTS_PER_PAGE).get_page(request.GET.get("page"))
     for alert in page.object_list:
         alert.title = selectors.alert_title(alert)
@@ -81,7 +84,7 @@ def _feed_context(request: HttpRequest, filters: dict[str, str]) -> dict[str, An
     return {
         "page": page,
         "query_string": query,
-        "live_token": selectors.live_token(actor=request.user, unit=filters["unit"]),
+        "live_token": token or selectors.live_token(actor=request.user, scope=scope, unit=filters["unit"]),
         "live_url": f"{reverse('ioc:alerts_live')}?{page_query}",
         "poll_seconds": LIVE_POLL_SECONDS,
     }
@@ -89,13 +92,12 @@ def _feed_context(request: HttpRequest, filters: dict[str, str]) -> dict[str, An
 
 @require_GET
 @ioc_page
-def alert_list(request: HttpRequest) -> HttpResponse:
+def alert_list(request: HttpRequest, *, scope: IocScope) -> HttpResponse:
     """The alerts in the actor's scope, newest first, filtered; updated live while open."""
     filters = _feed_filters(request)
     services.alerts_detect_if_stale()
-    scope = selectors.ioc_scope(actor=request.user)
     context = {
-        **_feed_context(request, filters),
+        **_feed_context(request, scope, filters),
         "section": "alerts",
         "has_drawer": True,
         "feed_filters": filters,
@@ -108,14 +110,14 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @ioc_page
-def alert_list_live(request: HttpRequest) -> HttpResponse:
+def alert_list_live(request: HttpRequest, *, scope: IocScope) -> HttpResponse:
     """The feed's list, polled by the open page: 204 while its ``token`` is current."""
     filters = _feed_filters(request)
     services.alerts_detect_if_stale()
-    token = selectors.live_token(actor=request.user, unit=filters["unit"])
+    token = selectors.live_token(actor=request.user, scope=scope, unit=filters["unit"])
     if (response := unchanged(request, token)) is not None:
         return response
-    response = render(request, "ioc/_alert_feed.html", _feed_context(request, filters))
+    response = render(request, "ioc/_alert_feed.html", _feed_context(request, scope, filters, token))
     response["Cache-Control"] = "no-store"
     return response
 
@@ -126,9 +128,9 @@ def _owner_for(request: HttpRequest, action: str) -> Any:
 
 @require_http_methods(["GET", "POST"])
 @ioc_page
-def alert_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def alert_detail(request: HttpRequest, public_id: uuid.UUID, *, scope: IocScope) -> HttpResponse:
     """One alert: what it is about, its timeline, and the actions the actor may take on it now."""
-    alert = selectors.alert_get(actor=request.user, public_id=public_id)
+    alert = selectors.alert_get(actor=request.user, scope=scope, public_id=public_id)
     problem = ""
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -147,7 +149,7 @@ def alert_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         else:
             messages.success(request, ACTION_DONE.get(action, _("Done.")))
             return redirect("ioc:alert", public_id=alert.public_id)
-        alert = selectors.alert_get(actor=request.user, public_id=public_id)
+        alert = selectors.alert_get(actor=request.user, scope=scope, public_id=public_id)
     may_act = has_permission(request.user, IocPermission.ALERT_ACT, unit_id=alert.unit_id)
     timeline = [
         {"event": event, "label": EVENT_LABELS.get(event.action, event.action)}
@@ -204,7 +206,7 @@ def _settings_post(request: HttpRequest) -> str:
 
 @require_http_methods(["GET", "POST"])
 @ioc_page
-def alert_settings(request: HttpRequest) -> HttpResponse:
+def alert_settings(request: HttpRequest, *, scope: IocScope) -> HttpResponse:
     """The actor's subscriptions to alerts (kind, unit, channels) and the KPI thresholds of their scope."""
     problem = ""
     if request.method == "POST":
@@ -218,8 +220,7 @@ def alert_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, done)
             return redirect("ioc:alert_settings")
-    scope = selectors.ioc_scope(actor=request.user)
-    thresholds = list(selectors.thresholds_for(actor=request.user))
+    thresholds = list(selectors.thresholds_for(actor=request.user, scope=scope))
     for threshold in thresholds:
         kpi = KPIS.get(threshold.kpi)
         threshold.kpi_label = kpi.label if kpi else threshold.kpi

@@ -15,9 +15,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from hanoismart.dossiers.selectors import dossier_records
 from hanoismart.ioc import selectors, services
 from hanoismart.ioc.kpis import KPIS
 from hanoismart.ioc.models import AlertState
+from hanoismart.ioc.selectors import IocScope
 from hanoismart.ioc.views._shared import (
     LIVE_POLL_SECONDS,
     filter_context,
@@ -116,13 +118,18 @@ def _trend(tile: Any) -> dict[str, Any]:
     }
 
 
-def _live_context(request: HttpRequest, filters: Any) -> dict[str, Any]:
-    """The part of the overview that updates live: tiles, the 766 index, the newest alerts."""
+def _live_context(request: HttpRequest, filters: Any, token: str = "") -> dict[str, Any]:
+    """The part of the overview that updates live: tiles, the 766 index, the newest alerts; ``token``: the
+    live token when the caller has just read it (else it is made from the overview shown)."""
     view = selectors.overview(
-        actor=request.user, unit=filters.selector_unit, date_from=filters.date_from, date_to=filters.date_to
+        actor=request.user,
+        scope=filters.scope,
+        unit=filters.selector_unit,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
     )
     alerts = list(
-        selectors.alerts_for(actor=request.user, unit=filters.selector_unit)
+        selectors.alerts_for(actor=request.user, scope=filters.scope, unit=filters.selector_unit)
         .exclude(state=AlertState.RESOLVED)
         .select_related("unit")[:NEWEST_ALERTS]
     )
@@ -139,7 +146,7 @@ def _live_context(request: HttpRequest, filters: Any) -> dict[str, Any]:
         },
         "index_tile": index_tile,
         "alerts": alerts,
-        "live_token": live_token_for(request, filters),
+        "live_token": token or live_token_for(request, filters, view),
         "live_url": f"{reverse('ioc:overview_live')}?{filters.query()}",
         "poll_seconds": LIVE_POLL_SECONDS,
     }
@@ -147,9 +154,9 @@ def _live_context(request: HttpRequest, filters: Any) -> dict[str, Any]:
 
 @require_GET
 @ioc_page
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: HttpRequest, *, scope: IocScope) -> HttpResponse:
     """The city's (or a ward's) KPIs for the period, updated live while the page is open."""
-    filters = filters_from(request)
+    filters = filters_from(request, scope)
     services.alerts_detect_if_stale()
     context = {**filter_context(filters), **_live_context(request, filters), "section": "overview"}
     return render(request, "ioc/overview.html", context)
@@ -157,15 +164,16 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @ioc_page
-def overview_live(request: HttpRequest) -> HttpResponse:
+def overview_live(request: HttpRequest, *, scope: IocScope) -> HttpResponse:
     """The live part of the overview, polled by the open page: 204 while its ``token`` is current. Runs the
     alert detection first when it is a few seconds old, so a dossier passing its due time shows at once."""
-    filters = filters_from(request)
+    filters = filters_from(request, scope)
     services.alerts_detect_if_stale()
-    if (response := unchanged(request, live_token_for(request, filters))) is not None:
+    token = live_token_for(request, filters)
+    if (response := unchanged(request, token)) is not None:
         return response
     response = render(
-        request, "ioc/_overview_live.html", {"filters": filters, **_live_context(request, filters)}
+        request, "ioc/_overview_live.html", {"filters": filters, **_live_context(request, filters, token)}
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -188,17 +196,18 @@ def _figure_names(rows: list[Any]) -> list[str]:
 
 @require_GET
 @ioc_page
-def kpi_detail(request: HttpRequest, kpi: str) -> HttpResponse:
+def kpi_detail(request: HttpRequest, kpi: str, *, scope: IocScope) -> HttpResponse:
     """One KPI by child unit, agency, field, procedure, day or month: a chart, a table whose every number
     links to what is behind it, and the table as Excel (``?format=xlsx``)."""
     kpi_info = _kpi_or_404(kpi)
-    filters = filters_from(request)
+    filters = filters_from(request, scope)
     allowed = KIND_GROUPINGS.get(kpi_info.kind, tuple(GROUPINGS))
     group_by = request.GET.get("group_by", "unit")
     if group_by not in allowed:
         group_by = allowed[0]
     breakdown = selectors.kpi_breakdown(
         actor=request.user,
+        scope=scope,
         kpi=kpi,
         unit=filters.selector_unit,
         date_from=filters.date_from,
@@ -251,16 +260,18 @@ def _breakdown_xlsx(breakdown: Any, figures: list[str], filters: Any) -> HttpRes
 
 @require_GET
 @ioc_page
-def records(request: HttpRequest) -> HttpResponse:
+def records(request: HttpRequest, *, scope: IocScope) -> HttpResponse:
     """The dossiers a figure counts (``kpi``, ``unit``, ``agency``, ``procedure``, ``from``, ``to``):
-    codes, procedure, status, dates and who holds them; never the applicant."""
+    codes, procedure, status, dates and who holds them (``dossiers.selectors.dossier_records``); never the
+    applicant."""
     kpi_info = _kpi_or_404(request.GET.get("kpi", ""))
-    filters = filters_from(request)
+    filters = filters_from(request, scope)
     agency = request.GET.get("agency", "").strip()[:40]
     procedure = request.GET.get("procedure", "").strip()[:40]
     field = request.GET.get("field", "").strip()[:40]
     dossiers = selectors.records_behind(
         actor=request.user,
+        scope=scope,
         kpi=kpi_info.code,
         # the unit as asked: the city's code means its own departments' dossiers ("City level")
         unit=filters.requested_unit or filters.unit_code,
@@ -272,38 +283,8 @@ def records(request: HttpRequest) -> HttpResponse:
     )
     page = None
     if dossiers is not None:
-        dossiers = (
-            dossiers.select_related(None)
-            .select_related("procedure", "agency", "unit", "step", "assignee")
-            .only(
-                "code",
-                "status",
-                "channel",
-                "received_at",
-                "due_at",
-                "finished_at",
-                "paused_since",
-                "timeliness",
-                "procedure__national_code",
-                "procedure__name",
-                "agency__code",
-                "agency__name",
-                "unit__code",
-                "unit__name",
-                "step__name",
-                "step__role",
-                "assignee__full_name",
-            )
-        )
-        page = Paginator(dossiers, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
-        now = timezone.now()
-        for dossier in page.object_list:
-            dossier.is_overdue = (
-                dossier.is_open
-                and dossier.paused_since is None
-                and dossier.due_at is not None
-                and dossier.due_at < now
-            )
+        rows = dossier_records(dossiers=dossiers, now=timezone.now())
+        page = Paginator(rows, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         **filter_context(filters),
         "section": "overview",

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from hanoismart.directory.selectors import unit_boundaries
 from hanoismart.ioc import selectors
 from hanoismart.ioc.kpis import KPIS, TARGETS
+from hanoismart.ioc.selectors import IocScope
 from hanoismart.ioc.views._shared import filter_context, filters_from, ioc_page
 
 DEFAULT_KPI = "on_time_rate"
@@ -38,10 +39,10 @@ def _mapped_unit_ids(filters: Any) -> set[int] | None:
 
 @require_GET
 @ioc_page
-def map_page(request: HttpRequest) -> HttpResponse:
+def map_page(request: HttpRequest, *, scope: IocScope) -> HttpResponse:
     """The map with its KPI picker and legend (the data comes from ``map_data``)."""
     kpi = _kpi(request)
-    filters = filters_from(request)
+    filters = filters_from(request, scope)
     has_boundaries = unit_boundaries(unit_ids=_mapped_unit_ids(filters)).exists()
     context = {
         **filter_context(filters),
@@ -67,17 +68,18 @@ def map_page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @ioc_page
-def map_data(request: HttpRequest) -> JsonResponse:
+def map_data(request: HttpRequest, *, scope: IocScope) -> JsonResponse:
     """A GeoJSON FeatureCollection of the units drawn, each with the KPI's value and a link to its breakdown,
     plus what the legend needs (the KPI, the range of values, the target)."""
     kpi = _kpi(request)
-    filters = filters_from(request)
+    filters = filters_from(request, scope)
     boundaries = list(unit_boundaries(unit_ids=_mapped_unit_ids(filters)))
     values: dict[str, Any] = {}
     links: dict[str, str] = {}
     if filters.scope.unit_ids is None and not filters.selector_unit:
         breakdown = selectors.kpi_breakdown(
             actor=request.user,
+            scope=scope,
             kpi=kpi.code,
             date_from=filters.date_from,
             date_to=filters.date_to,
@@ -90,6 +92,7 @@ def map_data(request: HttpRequest) -> JsonResponse:
         for boundary in boundaries:
             breakdown = selectors.kpi_breakdown(
                 actor=request.user,
+                scope=scope,
                 kpi=kpi.code,
                 unit=boundary.unit.code,
                 date_from=filters.date_from,

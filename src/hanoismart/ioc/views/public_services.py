@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from hanoismart.dossiers.selectors import late_procedures, overdue_dossiers
 from hanoismart.ioc import selectors
+from hanoismart.ioc.selectors import IocScope
 from hanoismart.ioc.views._shared import filter_context, filters_from, ioc_page, xlsx_response
 
 LEVELS = {"ward": gettext_lazy("Wards and communes"), "agency": gettext_lazy("Agencies")}
@@ -49,14 +50,19 @@ def _chart(rows: list[Any]) -> dict[str, Any]:
 
 @require_GET
 @ioc_page
-def services(request: HttpRequest) -> HttpResponse:
+def services(request: HttpRequest, *, scope: IocScope) -> HttpResponse:
     """Rankings, late dossiers and the procedures behind them, for the period and unit chosen."""
-    filters = filters_from(request)
+    filters = filters_from(request, scope)
     level = request.GET.get("level", "ward")
     if level not in LEVELS:
         level = "ward"
     ranking = selectors.rankings(
-        actor=request.user, index="766", level=level, date_from=filters.date_from, date_to=filters.date_to
+        actor=request.user,
+        scope=scope,
+        index="766",
+        level=level,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
     )
     if request.GET.get("format") == "xlsx":
         return _ranking_xlsx(ranking, level, filters)

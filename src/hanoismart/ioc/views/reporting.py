@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from hanoismart.common.errors import ApplicationError, NotFound
 from hanoismart.directory.selectors import unit_by_code
 from hanoismart.ioc.permissions import IocPermission, has_permission
+from hanoismart.ioc.selectors import IocScope
 from hanoismart.ioc.views._shared import filter_context, filters_from, ioc_page, xlsx_response
 from hanoismart.reporting.models import PeriodType, ValueType
 from hanoismart.reporting.selectors import (
@@ -183,9 +184,9 @@ def _disaggregation_label(key: str) -> str:
 
 @require_GET
 @ioc_page
-def reporting(request: HttpRequest) -> HttpResponse:
+def reporting(request: HttpRequest, *, scope: IocScope) -> HttpResponse:
     """Completeness heatmaps, the units to chase, the indicator explorer."""
-    filters = filters_from(request)
+    filters = filters_from(request, scope)
     explorer = _explorer(request, filters)
     if request.GET.get("format") == "xlsx" and explorer and explorer.get("indicator"):
         return _explorer_xlsx(explorer)
@@ -223,7 +224,7 @@ def _explorer_xlsx(explorer: dict[str, Any]) -> HttpResponse:
 
 @require_POST
 @ioc_page
-def chase(request: HttpRequest) -> HttpResponse:
+def chase(request: HttpRequest, *, scope: IocScope) -> HttpResponse:
     """ "Chase": remind now the reporters of one unit (``unit`` posted), or of every unit whose report for the
     form-period is not in, through the reporting app's reminder service."""
     back = urlencode(parse_qsl(request.POST.get("back", "")[:500]))
