@@ -13,10 +13,13 @@ times each after a warm-up, the p50/p95/max of:
     /api/v1/reporting/values`` (with the previous period and the same period last year);
 (b) a completeness summary of one form-period (``selectors.completeness``), and ``GET .../completeness``;
 (c) accepting a 300-value submission including roll-up (``submission_save_draft`` + ``submission_submit``,
-    which refreshes the aggregates of the ward and the city);
+    which refreshes the aggregates of the ward and the city), with the CPU time each one cost this process
+    (``time.process_time()``) and, on a local PostgreSQL, its server process (``/proc/<pid>/stat``): on a
+    shared machine, the figures to compare;
 
 and side by side the same answers computed by a plain GROUP BY over the raw values (and checks they are
-equal). It flushes the database it is given: it refuses anything but SQLite under var/bench/ or a server
+equal; after (c), every city average also equals SUM / COUNT over the raw values, rounded). It flushes the
+database it is given: it refuses anything but SQLite under var/bench/ or a server
 on 127.0.0.1. Results go to var/bench/reporting-<time>.json and a Markdown table on stdout.
 """
 
@@ -31,7 +34,7 @@ import random
 import statistics
 import sys
 import time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -61,6 +64,20 @@ def percentiles(samples: list[float]) -> dict[str, float]:
         "max": round(ordered[-1] * 1000, 2),
         "n": len(ordered),
     }
+
+
+def backend_cpu_seconds(connection) -> float | None:
+    """CPU time used so far by this connection's PostgreSQL server process (None: not readable here)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # a server on another machine or in a container
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(function, reps: int, warmup: int = 3):
@@ -97,6 +114,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection, transaction
+    from django.db.models import Count, Sum
     from django.test import Client
     from django.utils import timezone
 
@@ -405,21 +423,59 @@ def main() -> None:
     fresh = wards[-args.submit_reps :]
     Submission.objects.filter(period=period, unit__in=fresh, agency__isnull=True).delete()
     aggregates_rebuild(periods=[period])
-    samples, submit_only = [], []
+    samples, submit_only, cpu, db_cpu = [], [], [], []
     for ward in fresh:
         entries = [ValueEntry(indicator.code, str(rng.randint(0, 5000))) for indicator in indicators]
+        db_before = backend_cpu_seconds(connection)
+        cpu_before = time.process_time()
         start = time.perf_counter()
         submission = submission_open(actor=superuser, form=form, period=period, unit=ward)
         submission_save_draft(actor=superuser, submission=submission, values=entries)
         middle = time.perf_counter()
         submission_submit(actor=superuser, submission=submission)
         end = time.perf_counter()
+        cpu.append(time.process_time() - cpu_before)
+        db_after = backend_cpu_seconds(connection)
+        if db_before is not None and db_after is not None:
+            db_cpu.append(db_after - db_before)
         samples.append(end - start)
         submit_only.append(end - middle)
     results["c_accept_300_values_with_rollup"] = percentiles(samples)
     results["c_submit_and_rollup_only"] = percentiles(submit_only)
+    results["c_accept_cpu_of_this_process"] = percentiles(cpu)
+    if db_cpu:  # the kernel counts in clock ticks (10 ms): read the mean, not one sample
+        results["c_accept_cpu_of_the_db_server"] = {
+            **percentiles(db_cpu),
+            "mean": round(statistics.mean(db_cpu) * 1000, 2),
+        }
     mismatches = aggregates_rebuild(periods=[period], check_only=True)
     report["rollup_check_mismatches"] = len(mismatches)
+    # the averages, exact: SUM / COUNT over the raw values against the stored city value
+    averages = {i.pk: i.code for i in indicators if i.aggregation == Aggregation.AVERAGE}
+    raw_sums = (
+        DataValue.objects.filter(
+            submission__period=period,
+            submission__status__in=COUNTED_STATUSES,
+            indicator_id__in=averages,
+            disaggregation="",
+            number__isnull=False,
+        )
+        .values("indicator_id")
+        .annotate(total=Sum("number"), count=Count("id"))
+        .values_list("indicator_id", "total", "count")
+    )
+    with localcontext(prec=80):
+        by_group_by = {
+            pk: (total / count).quantize(Decimal("0.000001"), ROUND_HALF_UP) for pk, total, count in raw_sums
+        }
+    stored_averages = dict(
+        Aggregate.objects.filter(
+            period=period, unit=city, indicator_id__in=averages, disaggregation=""
+        ).values_list("indicator_id", "value")
+    )
+    report["city_averages_equal_group_by"] = (
+        f"{sum(by_group_by[pk] == stored_averages.get(pk) for pk in by_group_by)} of {len(averages)}"
+    )
     results["a_city_value_after_c"] = {
         "aggregate": str(selectors.aggregate_total(indicator=sum_indicator, period=period, unit=city)),
         "group_by": str(plain_value()),
@@ -428,7 +484,10 @@ def main() -> None:
     VAR.mkdir(parents=True, exist_ok=True)
     out = VAR / f"reporting-{timezone.now():%Y%m%d-%H%M%S}.json"
     out.write_text(json.dumps(report, indent=2, default=str))
-    print(f"\n{vendor}: {report['data']}; rebuild check after (c): {len(mismatches)} mismatches\n")
+    print(
+        f"\n{vendor}: {report['data']}; rebuild check after (c): {len(mismatches)} mismatches; "
+        f"city averages equal to SUM / COUNT over the raw values: {report['city_averages_equal_group_by']}\n"
+    )
     print("| measure | p50 ms | p95 ms | max ms | n |\n| --- | ---: | ---: | ---: | ---: |")
     for name, row in results.items():
         if "p95" in row:

@@ -250,3 +250,146 @@ def test_incremental_city_latest_falls_back_when_the_ward_holding_it_withdraws(
     row = Aggregate.objects.get(unit=city, indicator__code="POPULATION", period=world.period)
     assert (row.value, row.count) == (100, 1)
     assert aggregates_rebuild(periods=[world.period], check_only=True) == []
+
+
+def test_combine_average_divides_the_exact_weighted_sums_not_rounded_averages():
+    # given two children: a third (1 over a weight of 3, stored rounded as 0.333333) and 0.000002
+    from hanoismart.reporting.services.aggregation import Contribution
+
+    third = Contribution(Decimal("0.333333"), 3, Decimal(3), None, total=Decimal(1))
+    small = Contribution(Decimal("0.000002"), 1, Decimal(1), None, total=Decimal("0.000002"))
+    # when
+    result = combine("average", [third, small])
+    # then (1 + 0.000002) / 4 = 0.2500005 rounds up; the rounded third would give 0.25000025 → 0.250000
+    assert (result.value, result.total, result.weight, result.count) == (
+        Decimal("0.250001"),
+        Decimal("1.000002"),
+        Decimal(4),
+        4,
+    )
+
+
+def _submit_rate(world, user, unit, rate, submission=None):
+    submission = submission or submission_open(actor=user, form=world.form, period=world.period, unit=unit)
+    submission_save_draft(
+        actor=user,
+        submission=submission,
+        values=[ValueEntry("DOSSIERS_IN", "10"), ValueEntry("ONLINE_RATE", rate)],
+    )
+    return submission_submit(actor=user, submission=submission)
+
+
+def test_a_ward_changing_an_average_moves_the_city_by_its_exact_weighted_sum(
+    world, hoan_kiem, ba_dinh, personas, monkeypatch
+):
+    from hanoismart.reporting.services import aggregation
+
+    city = hoan_kiem.parent
+    hk = _submit_rate(world, world.reporter_hk, hoan_kiem, "33.3333")
+    _submit_rate(world, world.reporter_bd, ba_dinh, "66.6667")
+    submission_return(actor=personas.department_officer, submission=hk, reason="Kiểm tra lại")
+    recomputed_at: list[int] = []
+    original = aggregation._recomputed
+
+    def spy(period, unit_id, rules):
+        recomputed_at.append(unit_id)
+        return original(period, unit_id, rules)
+
+    monkeypatch.setattr(aggregation, "_recomputed", spy)
+    # when Hoàn Kiếm changes its rate and submits again
+    _submit_rate(world, world.reporter_hk, hoan_kiem, "12.3457", submission=hk)
+    # then the ward's and the city's averages moved by difference (nothing was recomputed) …
+    assert recomputed_at == []
+    row = Aggregate.objects.get(unit=city, indicator__code="ONLINE_RATE", period=world.period)
+    # … to the exact figures: (12.3457 + 66.6667) / 2 = 39.5062
+    assert (row.value, row.weighted_sum, row.weight, row.count) == (
+        Decimal("39.506200"),
+        Decimal("79.0124"),
+        Decimal(2),
+        2,
+    )
+    # and equals the recomputation from the raw values
+    expected = _independent(world.period, [hoan_kiem.pk, ba_dinh.pk])
+    assert _city_aggregates(world.period, city) == expected
+    assert aggregates_rebuild(periods=[world.period], check_only=True) == []
+
+
+def test_an_average_stored_without_its_weighted_sum_is_recomputed_then_repaired(world, hoan_kiem, ba_dinh):
+    # given a city average stored before weighted sums were kept
+    _submit_rate(world, world.reporter_hk, hoan_kiem, "40")
+    city = hoan_kiem.parent
+    Aggregate.objects.filter(unit=city, indicator__code="ONLINE_RATE").update(weighted_sum=None)
+    (mismatch,) = aggregates_rebuild(periods=[world.period], check_only=True)
+    assert (mismatch.unit_id, mismatch.stored, mismatch.expected) == (city.pk, Decimal(40), Decimal(40))
+    # when another ward reports, the city's average is recomputed from its wards (not moved from nothing)
+    _submit_rate(world, world.reporter_bd, ba_dinh, "61")
+    row = Aggregate.objects.get(unit=city, indicator__code="ONLINE_RATE", period=world.period)
+    assert (row.value, row.weighted_sum, row.count) == (Decimal("50.500000"), Decimal(101), 2)
+    assert aggregates_rebuild(periods=[world.period], check_only=True) == []
+    # and a rebuild limited to the averages (what the migration runs) repairs such a row
+    Aggregate.objects.filter(unit=city, indicator__code="ONLINE_RATE").update(weighted_sum=None)
+    averages = list(Indicator.objects.filter(aggregation="average").values_list("pk", flat=True))
+    assert len(aggregates_rebuild(periods=[world.period], indicator_ids=averages)) == 1
+    assert aggregates_rebuild(periods=[world.period], check_only=True) == []
+
+
+def test_a_department_report_enters_and_leaves_at_the_city_by_difference(
+    world, hoan_kiem, ba_dinh, personas, monkeypatch
+):
+    # given two wards' reports, and the department reporting the same form (its values enter at the city)
+    from hanoismart.reporting.models import Assignment
+    from hanoismart.reporting.services import aggregation
+
+    department = personas.department_officer.positions.get().agency
+    city = hoan_kiem.parent
+    Assignment.objects.create(form=world.form, agency=department, valid_from=dt.date(2020, 1, 1))
+    reporter = _staff(StaffRole.REPORTER, department, "Cán Bộ Sở")
+    _report(world, world.reporter_hk, hoan_kiem, world.period, _values(1))
+    _report(world, world.reporter_bd, ba_dinh, world.period, _values(2))
+    recomputed_at: list[int] = []
+    original = aggregation._recomputed
+
+    def spy(period, unit_id, rules):
+        recomputed_at.append(unit_id)
+        return original(period, unit_id, rules)
+
+    monkeypatch.setattr(aggregation, "_recomputed", spy)
+    # when the department reports
+    submission = submission_open(
+        actor=reporter, form=world.form, period=world.period, unit=city, agency=department
+    )
+    submission_save_draft(
+        actor=reporter,
+        submission=submission,
+        values=[ValueEntry(code, value, disaggregation=key) for (code, key), value in _values(3).items()],
+    )
+    submission_submit(actor=reporter, submission=submission, comments={"IN_JUMP": "ok"})
+    # then the city moved by what the report brings, without re-reading the wards
+    assert recomputed_at == []
+    units = [hoan_kiem.pk, ba_dinh.pk, city.pk]
+    assert _city_aggregates(world.period, city) == _independent(world.period, units)
+    # weighted by dossiers resolved: (3.25 × 7 + 3.5 × 14 + 3.75 × 21) / 42 = 150.5 / 42
+    assert _city_aggregates(world.period, city)[("SATISFACTION", "")] == Decimal("3.583333")
+    row = Aggregate.objects.get(unit=city, indicator__code="SATISFACTION", period=world.period)
+    assert (row.weighted_sum, row.weight, row.count) == (Decimal("150.5"), Decimal(42), 3)
+    # when it is returned: its population was the latest, so that one indicator is recomputed
+    submission_return(actor=personas.department_officer, submission=submission, reason="Kiểm tra lại")
+    assert recomputed_at == [city.pk]
+    assert _city_aggregates(world.period, city) == _independent(world.period, units)
+    assert aggregates_rebuild(periods=[world.period], check_only=True) == []
+
+
+def test_refresh_after_a_value_changed_outside_the_workflow(world, hoan_kiem, ba_dinh):
+    # given two reports, then a counted value corrected in the table itself
+    from hanoismart.reporting.services import aggregates_refresh
+
+    hk = _submit_rate(world, world.reporter_hk, hoan_kiem, "40")
+    _submit_rate(world, world.reporter_bd, ba_dinh, "61")
+    DataValue.objects.filter(submission=hk, indicator__code="ONLINE_RATE").update(number=Decimal("40.5"))
+    assert len(aggregates_rebuild(periods=[world.period], check_only=True)) == 2  # the ward and the city
+    # when
+    aggregates_refresh(period=world.period, unit=hoan_kiem)
+    # then
+    city = _city_aggregates(world.period, hoan_kiem.parent)
+    assert (city[("ONLINE_RATE", "")], city[("DOSSIERS_IN", "")]) == (Decimal("50.750000"), Decimal(20))
+    assert aggregates_rebuild(periods=[world.period], check_only=True) == []

@@ -392,6 +392,9 @@ class DataValue(models.Model):
     """One reported figure: a submission's value of an indicator, for the total (``disaggregation=""``) or one
     combination of categories. Numbers in ``number``, text in ``text``."""
 
+    # Keeps its own index although the unique (submission, indicator, disaggregation) starts with it: without
+    # it PostgreSQL reads a period's values (156 reports) by a scan of every value (1 s instead of 47 ms at
+    # 2.8 M values).
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="values")
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="+")
     disaggregation = models.CharField(max_length=DISAGGREGATION_MAX_LENGTH, blank=True, default="")
@@ -418,16 +421,22 @@ class Aggregate(models.Model):
     """An indicator's value for a unit and its subtree in one period, kept up to date as submissions arrive.
 
     ``count`` is how many reports contributed; ``weight`` is the sum of weights behind an average (the count
-    for a plain average); ``latest_at`` is when the contributing report behind a "latest" value was submitted.
+    for a plain average); ``weighted_sum`` is, for an average, the exact sum of value × weight behind it (the
+    value is that divided by ``weight``, rounded), so an average can move by difference like a sum (null for
+    the other rules); ``latest_at`` is when the contributing report behind a "latest" value was submitted.
     """
 
-    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="+")
-    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="aggregates")
+    # No index of their own: the unique (indicator, period, unit, disaggregation) and (period, unit) serve;
+    # a ward's report writes 600 aggregates, each index one more to keep up.
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="+", db_index=False)
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="aggregates", db_index=False)
     unit = models.ForeignKey("directory.Unit", on_delete=models.CASCADE, related_name="+")
     disaggregation = models.CharField(max_length=DISAGGREGATION_MAX_LENGTH, blank=True, default="")
     value = models.DecimalField(max_digits=28, decimal_places=6)
     count = models.PositiveIntegerField(default=0)
     weight = models.DecimalField(max_digits=28, decimal_places=6, default=0)
+    # values (4 decimals, 16 digits before the point) × weights (the same): 8 decimals, room for the sum
+    weighted_sum = models.DecimalField(max_digits=48, decimal_places=8, null=True, blank=True)
     latest_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

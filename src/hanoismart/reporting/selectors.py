@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -140,9 +141,15 @@ def reporters_expected(*, form: ReportForm, period: Period) -> list[Reporter]:
 
 
 def is_expected(*, form: ReportForm, period: Period, unit: Unit, agency: Agency | None) -> bool:
-    """Whether this reporter must (and so may) report ``form`` for ``period``."""
-    key = (unit.pk, agency.pk if agency else None)
-    return any(reporter.key == key for reporter in reporters_expected(form=form, period=period))
+    """Whether this reporter must (and so may) report ``form`` for ``period``: one of the reporters
+    ``reporters_expected`` lists (asked with one query, not by listing them all)."""
+    day = period.end
+    assignments = Assignment.objects.filter(form=form).filter(_valid_on(day))
+    if agency is None:
+        return assignments.filter(unit=unit, agency__isnull=True).filter(_valid_on(day, "unit__")).exists()
+    return agency.unit_id == unit.pk and (
+        assignments.filter(agency=agency, unit__isnull=True, agency__is_active=True).exists()
+    )
 
 
 # -- submissions ------------------------------------------------------------------------------------------
@@ -512,3 +519,36 @@ def local_units() -> QuerySet[Unit]:
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=today))
         .order_by("name")
     )
+
+
+# -- reports that count now (the IOC closes its "report missing" alerts with it) --------------------------
+
+#: A reporter's report: (form code, period code, unit id, agency id or None), as the IOC's alerts name it.
+ReportKey = tuple[str, str, int, int | None]
+
+
+def reports_counted(*, wanted: Iterable[ReportKey]) -> set[ReportKey]:
+    """Which of ``wanted`` now have a report that counts (submitted, accepted or locked; a draft or a report
+    returned for correction does not). An agency's report is matched by agency, a unit's by unit. One query
+    (not scoped: the IOC closes its "report missing" alerts with it)."""
+    keys = set(wanted)
+    if not keys:
+        return set()
+    units = {unit_id for _f, _p, unit_id, agency_id in keys if agency_id is None}
+    agencies = {agency_id for _f, _p, _u, agency_id in keys if agency_id is not None}
+    rows = (
+        Submission.objects.filter(
+            status__in=COUNTED_STATUSES,
+            form__code__in={form for form, _p, _u, _a in keys},
+            period__code__in={period for _f, period, _u, _a in keys},
+        )
+        .filter(Q(agency__isnull=True, unit_id__in=units) | Q(agency_id__in=agencies))
+        .order_by()
+        .values_list("form__code", "period__code", "unit_id", "agency_id")
+    )
+    found = {(form, period, _reporter_of(unit_id, agency_id)) for form, period, unit_id, agency_id in rows}
+    return {key for key in keys if (key[0], key[1], _reporter_of(key[2], key[3])) in found}
+
+
+def _reporter_of(unit_id: int, agency_id: int | None) -> tuple[str, int]:
+    return ("agency", agency_id) if agency_id is not None else ("unit", unit_id)

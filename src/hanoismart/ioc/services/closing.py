@@ -45,7 +45,7 @@ from hanoismart.ioc.models import (
 )
 from hanoismart.ioc.selectors import unit_kpi_values
 from hanoismart.ioc.services.raising import existing_keys, overdue_key, raise_alert, utc
-from hanoismart.reporting.submitted import reports_counted
+from hanoismart.reporting.selectors import reports_counted
 
 #: Alerts updated per statement: well below SQLite's limit of bound parameters (with several fields changed
 #: per alert, a quarter of it).

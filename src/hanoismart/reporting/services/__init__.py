@@ -8,14 +8,19 @@
   ``submission_submit``,
   ``submission_return``, ``submission_accept``, ``submission_reopen``, ``submissions_lock_due``,
   ``submission_check``
-- ``aggregation``: ``aggregates_refresh``, ``aggregates_rebuild``, ``aggregates_compute``, ``combine``
+- ``aggregation``: ``aggregates_report_moved``, ``aggregates_refresh``, ``aggregates_rebuild``,
+  ``aggregates_compute``, ``combine``
 - ``datavaluesets``: ``data_value_set_import``, ``csv_entries``
 - ``reminders``: ``reminders_due``, ``reminder_chase``, ``rule_for``, ``reminder_days``
 - ``requests``: ``report_request_send``
 - ``spreadsheets``: ``submission_import_xlsx``
 """
 
-from hanoismart.reporting.services.aggregation import aggregates_rebuild, aggregates_refresh
+from hanoismart.reporting.services.aggregation import (
+    aggregates_rebuild,
+    aggregates_refresh,
+    aggregates_report_moved,
+)
 from hanoismart.reporting.services.datavaluesets import csv_entries, data_value_set_import
 from hanoismart.reporting.services.forms import (
     ItemSpec,
@@ -66,6 +71,7 @@ __all__ = [
     "ValueEntry",
     "aggregates_rebuild",
     "aggregates_refresh",
+    "aggregates_report_moved",
     "assignment_add",
     "assignments_sync",
     "csv_entries",

@@ -39,7 +39,7 @@ from hanoismart.reporting.models import (
 )
 from hanoismart.reporting.permissions import ReportingPermission, owner_position, reporter_position
 from hanoismart.reporting.selectors import form_current_version, is_expected, period_previous, submission_of
-from hanoismart.reporting.services.aggregation import aggregates_refresh
+from hanoismart.reporting.services.aggregation import aggregates_report_moved
 from hanoismart.reporting.services.values import (
     ImportSummary,
     ValueEntry,
@@ -189,13 +189,6 @@ class RuleResult:
         return self.severity == RuleSeverity.ERROR
 
 
-def _totals(submission: Submission) -> dict[str, Decimal]:
-    rows = DataValue.objects.filter(
-        submission=submission, disaggregation="", number__isnull=False
-    ).values_list("indicator__code", "number")
-    return dict(rows)
-
-
 def _previous_totals(submission: Submission) -> dict[int, Decimal]:
     previous = period_previous(submission.period)
     if previous is None:
@@ -216,9 +209,16 @@ def submission_check(submission: Submission) -> list[RuleResult]:
     """The rules of the submission's version that fail on its totals, and the required fields left empty
     (as errors). A rule whose figures are missing does not apply."""
     failed: list[RuleResult] = []
-    present = set(
-        DataValue.objects.filter(submission=submission).values_list("indicator__code", flat=True).distinct()
+    # one read for both: which figures are present, and the totals the rules compute on
+    rows = DataValue.objects.filter(submission=submission).values_list(
+        "indicator__code", "disaggregation", "number"
     )
+    present: set[str] = set()
+    totals: dict[str, Decimal] = {}
+    for code, disaggregation, number in rows:
+        present.add(code)
+        if disaggregation == "" and number is not None:
+            totals[code] = number
     for item in FormItem.objects.filter(version_id=submission.version_id, is_required=True).select_related(
         "indicator"
     ):
@@ -228,7 +228,6 @@ def submission_check(submission: Submission) -> list[RuleResult]:
                     field_name(item.indicator.code, ""), RuleSeverity.ERROR, _("This figure is required.")
                 )
             )
-    totals = _totals(submission)
     rules = list(ValidationRule.objects.filter(version_id=submission.version_id).select_related("indicator"))
     previous = _previous_totals(submission) if any(r.kind == RuleKind.CHANGE for r in rules) else {}
     for rule in rules:
@@ -322,7 +321,7 @@ def submission_submit(
                 "updated_at",
             ]
         )
-        aggregates_refresh(period=submission.period, unit=submission.unit)
+        aggregates_report_moved(submission=submission, counted=True)
         _audit(
             actor,
             "submission_submit",
@@ -382,7 +381,7 @@ def _send_back(actor: Any, submission: Submission, role: str, *, reason: str, ac
             "updated_at",
         ]
     )
-    aggregates_refresh(period=submission.period, unit=submission.unit)
+    aggregates_report_moved(submission=submission, counted=False)
     _audit(actor, action, submission, role, reason=reason, previous_status=previous_status)
     recipient = submission.submitted_by
     if recipient is not None:
