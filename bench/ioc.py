@@ -624,6 +624,11 @@ def main() -> None:
     report["data"]["rollup_rows_now"] = int(sql("SELECT COUNT(*) FROM dossiers_dossierdailyrollup"))
     report["postgres"] = sql("SHOW server_version")
     manage("migrate", "--noinput")
+    # Statistics for what a migration may have just added (a table filled from the roll-ups, an index).
+    analyze = "from django.db import connection\nconnection.cursor().execute('ANALYZE')\n"
+    manage("shell", "--no-imports", stdin=analyze)
+    agency_rows = sql("SELECT COUNT(*) FROM dossiers_dossieragencydayrollup")
+    report["data"]["agency_rollup_rows_now"] = int(agency_rows)
     manage("collectstatic", "--noinput")
     today = dt.datetime.now(tz=HANOI).date()
     setup_script = SETUP.replace("__WARDS__", str(args.wards)).replace("__DAYS__", "dt.timedelta(days=31)")
