@@ -60,6 +60,8 @@ import urllib.request
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from server import descendants  # bench/server.py: the processes below a pid, from /proc
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 VAR_DIR = PROJECT_DIR / "var" / "bench-ioc"
 PY = sys.executable
@@ -177,22 +179,6 @@ def sql(query: str) -> str:
 
 
 # -- processes and CPU --------------------------------------------------------------------------------------
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def cpu_seconds(root: int | None) -> float:

@@ -29,7 +29,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from hanoismart.audit.services import audit_record
-from hanoismart.common.errors import ApplicationError, InvalidInput, NotFound, PermissionDenied
+from hanoismart.common.errors import ApplicationError, InvalidInput, PermissionDenied
 from hanoismart.directory.models import Unit
 from hanoismart.ioc.models import DigestFrequency, DigestSubscription
 from hanoismart.ioc.selectors import (
@@ -44,6 +44,7 @@ from hanoismart.ioc.selectors import (
     scope_for,
     scope_unit,
 )
+from hanoismart.ioc.services.subscriptions import own_subscription_delete
 from hanoismart.notifications.models import Channel
 from hanoismart.notifications.services import message_send
 
@@ -259,17 +260,13 @@ def digest_unsubscribe(*, actor: Any, subscription_id: int) -> None:
     """Stop one of the actor's own digests; ``NotFound`` for anyone else's (which stays as it was)."""
     if actor is None or not actor.is_authenticated:
         raise PermissionDenied(_("Sign in first."))
-    with transaction.atomic():
-        subscription = DigestSubscription.objects.filter(pk=subscription_id, user=actor).first()
-        if subscription is None:
-            raise NotFound(_("No such subscription."))
-        audit_record(
-            actor=actor,
-            action="ioc.digest_unsubscribe",
-            obj=subscription,
-            details={"frequency": subscription.frequency, "unit": subscription.unit_id},
-        )
-        subscription.delete()
+    own_subscription_delete(
+        model=DigestSubscription,
+        actor=actor,
+        subscription_id=subscription_id,
+        action="ioc.digest_unsubscribe",
+        fields=["frequency", "unit"],
+    )
 
 
 def digest_subscriptions_for(*, actor: Any) -> list[DigestSubscription]:

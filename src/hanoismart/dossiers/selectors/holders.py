@@ -44,8 +44,8 @@ RECORD_FIELDS = (
 
 
 @dataclass
-class LateDossier:
-    """An open dossier past (or near) its due moment and who holds it; no applicant data."""
+class HeldDossier:
+    """A dossier's codes, procedure, place and who holds it (``HOLDER_FIELDS``); no applicant data."""
 
     code: str
     public_id: uuid.UUID
@@ -59,26 +59,20 @@ class LateDossier:
     holder: str  # the assignee's name, "" when the step's role holds it as a team
     holder_role: str  # the step's role (code), "" without a step
     holder_role_label: str
+
+
+@dataclass
+class LateDossier(HeldDossier):
+    """An open dossier past (or near) its due moment and who holds it; no applicant data."""
+
     due_at: dt.datetime
     overdue_by: dt.timedelta  # negative while not yet due
 
 
 @dataclass
-class DossierRecord:
+class DossierRecord(HeldDossier):
     """A dossier behind a figure: codes, procedure, state, moments and who holds it; no applicant data."""
 
-    code: str
-    public_id: uuid.UUID
-    procedure_code: str
-    procedure_name: str
-    agency_code: str
-    agency_name: str
-    unit_code: str
-    unit_name: str
-    step_name: str
-    holder: str  # the assignee's name, "" when the step's role holds it as a team
-    holder_role: str  # the step's role (code), "" without a step
-    holder_role_label: str
     due_at: dt.datetime | None
     status: str
     status_label: str

@@ -545,6 +545,13 @@ def _rating_part(start: dt.datetime | None, end: dt.datetime | None) -> Expressi
     return sql, params + where_params
 
 
+def _summed(source: str, keys: tuple[str, ...], where: str = "1 = 1") -> str:
+    """``SELECT keys, SUM(figure) AS figure… FROM source WHERE where GROUP BY keys``."""
+    sums = ", ".join(f"SUM({_quoted(name)}) AS {_quoted(name)}" for name in ROLLUP_FIGURES)
+    grouped = ", ".join(keys)
+    return f"SELECT {grouped}, {sums} FROM {source} WHERE {where} GROUP BY {grouped}"
+
+
 def expected_sql(*, date_from: dt.date | None = None, date_to: dt.date | None = None) -> Expression:
     """The roll-up rows of the days in ``[date_from, date_to)`` (``None``: unbounded) recomputed from the raw
     tables, as one grouped SELECT (columns: day, unit_id, agency_id, procedure_id, then ``ROLLUP_FIGURES``):
@@ -553,12 +560,8 @@ def expected_sql(*, date_from: dt.date | None = None, date_to: dt.date | None = 
     start = _moment(date_from) if date_from else None
     end = _moment(date_to) if date_to else None
     parts = [_received_part(start, end), _finished_part(start, end), _rating_part(start, end)]
-    sums = ", ".join(f"SUM({_quoted(name)}) AS {_quoted(name)}" for name in ROLLUP_FIGURES)
     union = " UNION ALL ".join(sql for sql, _params in parts)
-    sql = (
-        f"SELECT day, unit_id, agency_id, procedure_id, {sums} FROM ({union}) parts "
-        "GROUP BY day, unit_id, agency_id, procedure_id"
-    )
+    sql = _summed(f"({union}) parts", KEY_COLUMNS)
     return sql, [param for _sql, params in parts for param in params]
 
 
@@ -577,12 +580,7 @@ def agency_sums_sql(*, date_from: dt.date | None = None, date_to: dt.date | None
     """The agency rows of the days in ``[date_from, date_to)`` as the sums of the daily rows (columns: day,
     unit_id, agency_id, then ``ROLLUP_FIGURES``)."""
     where, params = _day_range(date_from, date_to, _quoted("day"))
-    sums = ", ".join(f"SUM({_quoted(name)}) AS {_quoted(name)}" for name in ROLLUP_FIGURES)
-    sql = (
-        f"SELECT {_quoted('day')} AS day, unit_id, agency_id, {sums} FROM {_table()} WHERE {where} "
-        f"GROUP BY {_quoted('day')}, unit_id, agency_id"
-    )
-    return sql, params
+    return _summed(_table(), AGENCY_KEY_COLUMNS, where), params
 
 
 def _replace(cursor: Any, model: Any, keys: tuple[str, ...], source: Expression, span: Expression) -> int:
@@ -657,8 +655,7 @@ def rollups_check(
     statement, so one consistent snapshot."""
     span = _day_range(date_from, date_to, f"s.{_quoted('day')}")
     expected, expected_params = expected_sql(date_from=date_from, date_to=date_to)
-    sums = ", ".join(f"SUM({_quoted(name)}) AS {_quoted(name)}" for name in ROLLUP_FIGURES)
-    by_agency = f"SELECT day, unit_id, agency_id, {sums} FROM e GROUP BY day, unit_id, agency_id"
+    by_agency = _summed("e", AGENCY_KEY_COLUMNS)
     daily, daily_params = _differences(model=DossierDailyRollup, keys=KEY_COLUMNS, cte="e", span=span)
     agency, agency_params = _differences(
         model=DossierAgencyDayRollup, keys=AGENCY_KEY_COLUMNS, cte="a", span=span

@@ -59,17 +59,28 @@ def alert_subscribe(*, actor: Any, kind: str = "", unit: str = "", channels: lis
     return subscription
 
 
+def own_subscription_delete(
+    *, model: Any, actor: Any, subscription_id: int, action: str, fields: list[str]
+) -> None:
+    """Delete the actor's own subscription row of ``model`` (alerts, digests), audited as ``action`` with the
+    row's ``fields`` (the unit as its id); ``NotFound`` for anyone else's, which stays as it was. The caller
+    checks that the actor is signed in."""
+    with transaction.atomic():
+        subscription = model.objects.filter(pk=subscription_id, user=actor).first()
+        if subscription is None:
+            raise NotFound(_("No such subscription."))
+        details = {name: getattr(subscription, "unit_id" if name == "unit" else name) for name in fields}
+        audit_record(actor=actor, action=action, obj=subscription, details=details)
+        subscription.delete()
+
+
 def alert_unsubscribe(*, actor: Any, subscription_id: int) -> None:
     """Remove one of the actor's own subscriptions; ``NotFound`` for anyone else's."""
     require_signed_in(actor)
-    with transaction.atomic():
-        subscription = AlertSubscription.objects.filter(pk=subscription_id, user=actor).first()
-        if subscription is None:
-            raise NotFound(_("No such subscription."))
-        audit_record(
-            actor=actor,
-            action="ioc.alert_unsubscribe",
-            obj=subscription,
-            details={"kind": subscription.kind, "unit": subscription.unit_id},
-        )
-        subscription.delete()
+    own_subscription_delete(
+        model=AlertSubscription,
+        actor=actor,
+        subscription_id=subscription_id,
+        action="ioc.alert_unsubscribe",
+        fields=["kind", "unit"],
+    )
