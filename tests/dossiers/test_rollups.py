@@ -21,6 +21,7 @@ from hanoismart.dossiers.models import (
     ROLLUP_FIGURES,
     DossierAgencyDayRollup,
     DossierDailyRollup,
+    DossierOpenStock,
     PaymentStatus,
     Timeliness,
 )
@@ -416,6 +417,28 @@ def test_check_lists_a_wrong_agency_row_and_a_rebuild_mends_it(history):
     assert city.figures["received"] == 3
 
 
+def test_check_lists_a_wrong_open_stock_and_a_rebuild_mends_it(history):
+    row = DossierAgencyDayRollup.objects.get(day=DAY_1)
+    month = dt.date(2001, 1, 1)  # nothing of the history is due then
+    stray = {"unit": row.unit, "agency": row.agency, "open": 2, "paused": 1}
+    DossierOpenStock.objects.create(tier="M", due=month, **stray)
+    out = io.StringIO()
+
+    with pytest.raises(SystemExit):
+        call_command("dossier_rollups", "--check", stdout=out)
+
+    unit, agency = row.unit.code, row.agency.code
+    assert out.getvalue().splitlines() == [
+        f"{month} unit {unit} agency {agency} open stock due that month open: stored 2, expected 0",
+        f"{month} unit {unit} agency {agency} open stock due that month paused: stored 1, expected 0",
+        "2 mismatches from the first day to the last day.",
+    ]
+
+    call_command("dossier_rollups", "--rebuild", "--check", stdout=io.StringIO())
+
+    assert not DossierOpenStock.objects.filter(tier="M", due=month, unit=row.unit, agency=row.agency).exists()
+
+
 def test_a_rebuild_of_some_days_leaves_the_others_alone(history):
     DossierDailyRollup.objects.update(received=9)
 
@@ -442,8 +465,12 @@ def test_the_command_refuses_what_it_cannot_do():
 
 
 def _queries(run) -> tuple[int, int]:
-    """(all queries, upserts into the roll-up tables: daily and agency rows) of ``run()``."""
-    tables = (DossierDailyRollup._meta.db_table, DossierAgencyDayRollup._meta.db_table)
+    """(all queries, upserts into the roll-up tables: daily and agency rows, open stocks) of ``run()``."""
+    tables = (
+        DossierDailyRollup._meta.db_table,
+        DossierAgencyDayRollup._meta.db_table,
+        DossierOpenStock._meta.db_table,
+    )
     with CaptureQueriesContext(connection) as captured:
         run()
     upserts = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("INSERT INTO")]
@@ -455,7 +482,7 @@ def _without_rollups(monkeypatch) -> None:
     monkeypatch.setattr(rollups, "apply", lambda dossier: {})
 
 
-def test_a_submission_costs_no_query_and_a_desk_registration_one(
+def test_a_submission_costs_no_query_and_a_desk_registration_three_upserts(
     personas, desk, birth_case, monkeypatch, django_assert_max_num_queries
 ):
     def online():
@@ -471,12 +498,12 @@ def test_a_submission_costs_no_query_and_a_desk_registration_one(
         without = (_queries(online), _queries(at_desk))
 
     assert with_rollups[0] == (without[0][0], 0)  # online: not received yet, nothing to add
-    assert with_rollups[1] == (without[1][0] + 2, 2)  # at the desk: one upsert of each table
+    assert with_rollups[1] == (without[1][0] + 3, 3)  # at the desk: one upsert of each table
     with django_assert_max_num_queries(with_rollups[0][0]):
         online()
 
 
-def test_receiving_costs_one_read_and_two_upserts(personas, desk, birth_case, monkeypatch):
+def test_receiving_costs_one_read_and_three_upserts(personas, desk, birth_case, monkeypatch):
     first, second = submit(personas.resident, birth_case), submit(personas.resident, birth_case)
     dossier_act(actor=desk.clerk, dossier=first, action="receive")  # warm the caches
 
@@ -487,4 +514,4 @@ def test_receiving_costs_one_read_and_two_upserts(personas, desk, birth_case, mo
         without = _queries(lambda: dossier_act(actor=desk.clerk, dossier=third, action="receive"))
 
     # received: its papers, payments and portal messages are read once, then one upsert of each table
-    assert with_rollups == (without[0] + 3, 2)
+    assert with_rollups == (without[0] + 4, 3)

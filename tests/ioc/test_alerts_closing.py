@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from hanoismart.dossiers.models import Dossier
+from hanoismart.dossiers.services.rollups import stocks_rebuild
 from hanoismart.ioc.models import Alert, AlertEvent, KpiThreshold
 from hanoismart.ioc.services import (
     alert_act,
@@ -48,7 +49,10 @@ def timeline(alert: Alert) -> list[tuple[str, str, bool]]:
 
 
 def _set(dossier: Dossier, **values) -> None:
+    """Change the dossier's row directly (as the fixtures build the city), then recount the open stocks
+    the services keep on write."""
     Dossier.objects.filter(pk=dossier.pk).update(**values)
+    stocks_rebuild()
 
 
 @pytest.fixture

@@ -250,15 +250,16 @@ def test_the_overview_and_the_live_answer_read_a_bounded_number_of_queries(
     token = manager.get("/api/v1/ioc/live").json()["token"]
 
     # the session, the user and their second factor (3); the scope: positions, the city and its wards (2);
-    # one roll-up query by day for the period and the one before, the open dossiers, the report forms,
-    # their periods, reporters and submissions of two periods (1 + 1 + 6)
-    with django_assert_max_num_queries(13):
+    # one roll-up query by day for the period and the one before, the open stocks and the dossiers due today
+    # or soon, the report forms, their periods, reporters and submissions of two periods (1 + 2 + 6)
+    with django_assert_max_num_queries(14):
         assert manager.get("/api/v1/ioc/overview").status_code == 200
-    # the session and the scope (5), the detection's clock (1), the token: open dossiers, alerts, roll-ups
-    with django_assert_max_num_queries(9):
+    # the session and the scope (5), the detection's clock (1), the token: the next due moments (2), alerts,
+    # roll-ups
+    with django_assert_max_num_queries(10):
         assert manager.get(f"/api/v1/ioc/live?token={token}").status_code == 204
-    # then the overview's figures, the scope not read again
-    with django_assert_max_num_queries(17):
+    # then the overview's figures, the scope not read again (its token: 10 of the 19)
+    with django_assert_max_num_queries(19):
         assert manager.get("/api/v1/ioc/live?token=stale").status_code == 200
 
 

@@ -504,14 +504,15 @@ def test_overview_and_breakdown_queries_do_not_grow_with_the_dossiers(
     rollups_rebuild()
     assert [_queries(view) for view in views] == before
     # the scope (positions, then the city and its wards), one roll-up query by day for the period, the one
-    # before and the trend, the open dossiers, the report forms, their periods and each period's reporters
-    # and submissions (two periods here)
-    with django_assert_max_num_queries(10):
+    # before and the trend, the open stocks and the dossiers due today or soon, the report forms, their
+    # periods and each period's reporters and submissions (two periods here)
+    with django_assert_max_num_queries(11):
         overview(actor=manager, now=NOW)
     scope = ioc_scope(actor=manager)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         overview(actor=manager, scope=scope, now=NOW)
-    with django_assert_max_num_queries(4):
+    # the scope (2), the roll-ups by unit, the open stocks and the dossiers due today or soon by unit
+    with django_assert_max_num_queries(5):
         kpi_breakdown(actor=manager, kpi="index_766", now=NOW)
 
 

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, F, Max, Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +31,8 @@ from hanoismart.dossiers.models import (
     Dossier,
     DossierAgencyDayRollup,
     DossierDailyRollup,
+    DossierOpenStock,
+    StockTier,
 )
 from hanoismart.dossiers.selectors.stats import GROUPS, _filters
 
@@ -182,6 +184,72 @@ def _paused(now: dt.datetime) -> Q:
     return Q(paused_since__isnull=False, paused_since__lte=now)
 
 
+#: The running open dossiers (received, not waiting for a supplement): the ``dossier_running_due`` index.
+RUNNING = Q(status__in=sorted(OPEN_STATUSES), paused_since__isnull=True, received_at__isnull=False)
+
+
+def _local_midnight(now: dt.datetime) -> dt.datetime:
+    local = timezone.localtime(now, timezone.get_default_timezone())
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _stock_figures(scope: Q, group_by: str, now: dt.datetime) -> list[FigureRow]:
+    """``open_figures`` from the open stocks (``DossierOpenStock``, a few thousand rows for the city) and
+    the running dossiers due between midnight and 24 hours from now (a range of ``dossier_running_due``):
+    in progress and paused are the month rows' sums; overdue the running dossiers of the earlier months
+    (month rows), of this month's earlier days (day rows) and of today before ``now``; due soon those due
+    in the next 24 hours."""
+    midnight = _local_midnight(now)
+    today, month = midnight.date(), midnight.date().replace(day=1)
+    month_rows = Q(tier=StockTier.MONTH)
+    earlier_days = Q(tier=StockTier.DAY, due__gte=month, due__lt=today)
+    running = F("open") - F("paused")
+    stocks = DossierOpenStock.objects.filter(scope, month_rows | earlier_days)
+    stocked = _grouped_rows(
+        stocks,
+        group_by,
+        {
+            "sum_in_progress": Sum("open", filter=month_rows, default=0),
+            "sum_paused": Sum("paused", filter=month_rows, default=0),
+            "sum_overdue": Sum(running, filter=(month_rows & Q(due__lt=month)) | earlier_days, default=0),
+        },
+        ("in_progress", "overdue", "paused"),
+    )
+    live = _grouped_rows(
+        Dossier.objects.filter(scope, RUNNING, due_at__gte=midnight, due_at__lt=now + DUE_SOON),
+        group_by,
+        {
+            "sum_overdue": Count("unit", filter=Q(due_at__lt=now)),
+            "sum_due_soon": Count("unit", filter=Q(due_at__gte=now)),
+        },
+        ("overdue", "due_soon"),
+    )
+    rows = {row.key: row for row in stocked}
+    for row in live:
+        found = rows.setdefault(row.key, FigureRow(key=row.key, label=row.label, figures={}))
+        for name, amount in row.figures.items():
+            found.figures[name] = found.figures.get(name, 0) + amount
+    for row in rows.values():
+        row.figures = {name: row.figures.get(name, 0) for name in OPEN_FIGURES}
+    if group_by:
+        return sorted((row for row in rows.values() if any(row.figures.values())), key=lambda row: row.key)
+    return list(rows.values())
+
+
+def next_due_moments(*, unit_ids: set[int] | None, now: dt.datetime) -> tuple[dt.datetime | None, ...]:
+    """The next moments the clock moves a stock figure of ``unit_ids`` (``None``: the city): the earliest
+    due moment of a running open dossier after ``now`` (it turns overdue then) and after ``now`` + 24 hours
+    (it becomes due soon then); ``None`` where there is none. Two probes of the ``dossier_running_due``
+    index."""
+    running = Dossier.objects.filter(RUNNING)
+    if unit_ids is not None:
+        running = running.filter(unit_id__in=unit_ids)
+    return tuple(
+        running.filter(due_at__gt=after).aggregate(next=Min("due_at"))["next"]
+        for after in (now, now + DUE_SOON)
+    )
+
+
 def open_figures(
     *,
     unit_ids: set[int] | None,
@@ -195,11 +263,15 @@ def open_figures(
     """The open dossiers at ``now``: ``in_progress`` (received and open), ``overdue`` (due before ``now`` and
     not waiting for a supplement, as ``dossier_stats``), ``due_soon`` (running, due within the next 24
     hours), ``paused`` (waiting for a supplement); grouped like ``rollup_figures`` (not by day or month).
-    Reads only the open dossiers (index on status and due)."""
+    Without a field or procedure to filter or group by, reads the open stocks kept on write and the running
+    dossiers due from midnight to 24 hours ahead (``_stock_figures``: counts what is open when called, so
+    ``now`` must not be before the latest receipt); else counts the open dossiers (index on the open ones)."""
     _grouping(group_by, OPEN_GROUPS)
     scope = _scoped(
         unit_ids=unit_ids, group_by=group_by, unit=unit, agency=agency, field=field, procedure=procedure
     )
+    if not (field or procedure or group_by in ("field", "procedure")):
+        return _stock_figures(scope, group_by, now)
     paused = _paused(now)
     # Counting a column of the partial index on the open dossiers (``unit``, never null) rather than the
     # primary key lets PostgreSQL answer from the index alone (no visit to the dossier rows).

@@ -30,6 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from hanoismart.dossiers.models import (
+    NO_DUE_DAY,
     OPEN_STATUSES,
     ROLLUP_FIGURES,
     ComponentSource,
@@ -37,6 +38,7 @@ from hanoismart.dossiers.models import (
     DossierAgencyDayRollup,
     DossierComponent,
     DossierDailyRollup,
+    DossierOpenStock,
     FilingChannel,
     Payment,
     PaymentState,
@@ -44,6 +46,7 @@ from hanoismart.dossiers.models import (
     PortalSyncMessage,
     Rating,
     Satisfaction,
+    StockTier,
     SyncState,
     Timeliness,
 )
@@ -81,6 +84,19 @@ class RollupKey(NamedTuple):
 
 #: What a dossier adds to each row it touches: {key: {figure: amount}} (figures left out are 0).
 Contribution = dict[RollupKey, dict[str, int]]
+#: The figures of an open-stock row (``DossierOpenStock``) and its key columns.
+STOCK_FIGURES = ("open", "paused")
+STOCK_KEY_COLUMNS = ("tier", "due", "unit_id", "agency_id")
+
+
+class StockKey(NamedTuple):
+    """Where an open, received dossier counts in the open stocks: its unit and agency, the local day of its
+    due moment (``NO_DUE_DAY`` without one) and whether it waits for a supplement."""
+
+    unit_id: int
+    agency_id: int
+    due_day: dt.date
+    paused: bool
 
 
 @dataclass
@@ -100,11 +116,13 @@ class Related:
 @dataclass
 class Tracked:
     """A dossier's contribution when its service loaded it (kept on the instance as ``_rollup``), the
-    related facts as they stand (``None``: not loaded, read at ``apply``), and its open state then."""
+    related facts as they stand (``None``: not loaded, read at ``apply``), and its open state then (what
+    the open figures read, and where it counts in the open stocks)."""
 
     before: Contribution
     related: Related | None
     open_state: tuple[bool, bool, dt.datetime | None]
+    stock: StockKey | None
 
 
 @dataclass(frozen=True)
@@ -116,6 +134,8 @@ class Mismatch:
     figure: str
     stored: int
     expected: int
+    #: "" for a roll-up row, else the open-stock tier ("M", "D"; ``key.day``: the due month or day)
+    stock_tier: str = ""
 
 
 # -- the contribution of one dossier ----------------------------------------------------------------------
@@ -250,6 +270,14 @@ def _open_state(dossier: Dossier) -> tuple[bool, bool, dt.datetime | None]:
     return is_open, dossier.paused_since is not None, dossier.due_at
 
 
+def stock_key(dossier: Dossier) -> StockKey | None:
+    """Where the dossier counts in the open stocks now (``None``: not open, or not received yet)."""
+    if dossier.status not in OPEN_STATUSES or dossier.received_at is None:
+        return None
+    due_day = local_day(dossier.due_at) if dossier.due_at is not None else NO_DUE_DAY
+    return StockKey(dossier.unit_id, dossier.agency_id, due_day, dossier.paused_since is not None)
+
+
 # -- tracking a dossier through a service ------------------------------------------------------------------
 
 
@@ -258,14 +286,17 @@ def track(dossier: Dossier) -> Dossier:
     related rows (one query) only when the contribution depends on them."""
     related = related_of(dossier.pk) if needs_related(dossier) else None
     dossier._rollup = Tracked(  # type: ignore[attr-defined]
-        before=contribution(dossier, related), related=related, open_state=_open_state(dossier)
+        before=contribution(dossier, related),
+        related=related,
+        open_state=_open_state(dossier),
+        stock=stock_key(dossier),
     )
     return dossier
 
 
 def track_new(dossier: Dossier) -> Dossier:
     """A dossier being filed contributes nothing yet and has no related rows (no query)."""
-    dossier._rollup = Tracked(before={}, related=Related(), open_state=(False, False, None))  # type: ignore[attr-defined]
+    dossier._rollup = Tracked(before={}, related=Related(), open_state=(False, False, None), stock=None)  # type: ignore[attr-defined]
     return dossier
 
 
@@ -308,7 +339,8 @@ def apply(dossier: Dossier) -> Contribution:
     """Add the difference between the dossier's contribution now and when it was tracked to the roll-ups
     (in the caller's transaction), and take the current one as the new starting point. When only its open
     state changed (paused, resumed, due moved, closed), its received day's row is touched, so
-    ``rollups_changed_since`` notices. Returns the difference applied."""
+    ``rollups_changed_since`` notices; when it moved in the open stocks (opened, paused, resumed, due day
+    moved, closed), those rows follow (``stock_move``). Returns the difference applied."""
     tracked: Tracked | None = getattr(dossier, "_rollup", None)
     if tracked is None:
         raise RuntimeError(
@@ -328,7 +360,9 @@ def apply(dossier: Dossier) -> Contribution:
     else:
         upserts = delta
     rollup_add(upserts)
-    dossier._rollup = Tracked(before=after, related=related, open_state=open_state)  # type: ignore[attr-defined]
+    stock = stock_key(dossier)
+    stock_move(tracked.stock, stock)
+    dossier._rollup = Tracked(before=after, related=related, open_state=open_state, stock=stock)  # type: ignore[attr-defined]
     return delta
 
 
@@ -364,21 +398,30 @@ def _table(model: Any = DossierDailyRollup) -> str:
     return _quoted(model._meta.db_table)
 
 
-def _upsert(model: Any, key_columns: tuple[str, ...], deltas: dict[tuple[Any, ...], dict[str, int]]) -> None:
+def _key_params(key: tuple[Any, ...]) -> list[Any]:
+    ops = connection.ops
+    return [ops.adapt_datefield_value(value) if isinstance(value, dt.date) else value for value in key]
+
+
+def _upsert(
+    model: Any,
+    key_columns: tuple[str, ...],
+    deltas: dict[tuple[Any, ...], dict[str, int]],
+    figures: tuple[str, ...] = ROLLUP_FIGURES,
+) -> None:
     """Add ``deltas`` to ``model``'s rows, creating the missing ones, in one statement, in key order."""
     ops = connection.ops
     table = _table(model)
-    columns = (*key_columns, *ROLLUP_FIGURES, "updated_at")
+    columns = (*key_columns, *figures, "updated_at")
     now = ops.adapt_datetimefield_value(timezone.now())
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     params: list[Any] = []
     for key in sorted(deltas):
-        figures = deltas[key]
-        params += [ops.adapt_datefield_value(key[0]), *key[1:]]
-        params += [figures.get(name, 0) for name in ROLLUP_FIGURES]
+        params += _key_params(key)
+        params += [deltas[key].get(name, 0) for name in figures]
         params.append(now)
     increments = ", ".join(
-        f"{_quoted(name)} = {table}.{_quoted(name)} + excluded.{_quoted(name)}" for name in ROLLUP_FIGURES
+        f"{_quoted(name)} = {table}.{_quoted(name)} + excluded.{_quoted(name)}" for name in figures
     )
     sql = (
         f"INSERT INTO {table} ({', '.join(_quoted(c) for c in columns)}) "
@@ -406,6 +449,35 @@ def rollup_add(deltas: Contribution) -> None:
                 row[name] = row.get(name, 0) + amount
     if agencies:
         _upsert(DossierAgencyDayRollup, AGENCY_KEY_COLUMNS, agencies)
+
+
+def _stock_rows(key: StockKey, times: int, out: dict[tuple[Any, ...], dict[str, int]]) -> None:
+    """Add ``times`` dossiers at ``key`` (negative: take them away) to their month row and their day row in
+    ``out``."""
+    month = key.due_day.replace(day=1)
+    for row_key in (
+        (StockTier.MONTH.value, month, key.unit_id, key.agency_id),
+        (StockTier.DAY.value, key.due_day, key.unit_id, key.agency_id),
+    ):
+        row = out.setdefault(row_key, dict.fromkeys(STOCK_FIGURES, 0))
+        row["open"] += times
+        row["paused"] += times * int(key.paused)
+
+
+def stock_move(before: StockKey | None, after: StockKey | None) -> None:
+    """Move a dossier in the open stocks from ``before`` to ``after`` (``None``: not counted), in one
+    statement (rows in key order, after the roll-up rows: no deadlock between two writers); nothing when it
+    stays where it was."""
+    if before == after:
+        return
+    rows: dict[tuple[Any, ...], dict[str, int]] = {}
+    if before is not None:
+        _stock_rows(before, -1, rows)
+    if after is not None:
+        _stock_rows(after, 1, rows)
+    changed = {key: figures for key, figures in rows.items() if any(figures.values())}
+    if changed:
+        _upsert(DossierOpenStock, STOCK_KEY_COLUMNS, changed, STOCK_FIGURES)
 
 
 # -- the independent computation ----------------------------------------------------------------------------
@@ -610,7 +682,90 @@ def rollups_rebuild(*, date_from: dt.date | None = None, date_to: dt.date | None
         rows = _replace(cursor, DossierDailyRollup, KEY_COLUMNS, expected, span)
         sums = agency_sums_sql(date_from=date_from, date_to=date_to)
         _replace(cursor, DossierAgencyDayRollup, AGENCY_KEY_COLUMNS, sums, span)
+        _stocks_replace(cursor)
         return rows
+
+
+def _stocks_counted_sql() -> Expression:
+    """The open, received dossiers counted by unit, agency, local day of their due moment (NULL without
+    one) and pause (0/1); columns in that order, then the count."""
+    due, params = _day_sql(f"d.{_column(Dossier, 'due_at')}")
+    statuses, status_params = _in(tuple(sorted(OPEN_STATUSES)))
+    sql = (
+        f"SELECT d.unit_id, d.agency_id, {due} AS due_day, "
+        f"CASE WHEN d.{_column(Dossier, 'paused_since')} IS NULL THEN 0 ELSE 1 END AS paused, COUNT(*) AS n "
+        f"FROM {_table_of(Dossier)} d "
+        f"WHERE d.status IN {statuses} AND d.{_column(Dossier, 'received_at')} IS NOT NULL "
+        "GROUP BY 1, 2, 3, 4"
+    )
+    return sql, params + status_params
+
+
+def _stocks_from_counts(rows: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], dict[str, int]]:
+    """The open-stock rows (by ``STOCK_KEY_COLUMNS``) of the counts of ``_stocks_counted_sql``."""
+    out: dict[tuple[Any, ...], dict[str, int]] = {}
+    for unit_id, agency_id, due_day, paused, count in rows:
+        day = _as_date(due_day) if due_day is not None else NO_DUE_DAY
+        _stock_rows(StockKey(int(unit_id), int(agency_id), day, bool(paused)), int(count), out)
+    return out
+
+
+def _stocks_replace(cursor: Any) -> int:
+    """Replace every open-stock row with the recomputation from the open dossiers (locked against writers on
+    PostgreSQL meanwhile); returns the rows written."""
+    if connection.vendor == "postgresql":
+        cursor.execute(f"LOCK TABLE {_table(DossierOpenStock)} IN EXCLUSIVE MODE")
+    cursor.execute(*_stocks_counted_sql())
+    rows = _stocks_from_counts(cursor.fetchall())
+    cursor.execute(f"DELETE FROM {_table(DossierOpenStock)}")
+    DossierOpenStock.objects.bulk_create(
+        [
+            DossierOpenStock(tier=tier, due=due, unit_id=unit_id, agency_id=agency_id, **figures)
+            for (tier, due, unit_id, agency_id), figures in sorted(rows.items())
+        ],
+        batch_size=2000,
+    )
+    return len(rows)
+
+
+def stocks_rebuild() -> int:
+    """Replace the open-stock rows with their recomputation from the open dossiers; returns how many rows
+    were written (the migration that adds them fills them so)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        return _stocks_replace(cursor)
+
+
+def stocks_check() -> list[Mismatch]:
+    """The stored open-stock figures that differ from the recomputation from the open dossiers (a missing
+    row counts as zeros), in key order; one statement, so one consistent snapshot."""
+    counted, params = _stocks_counted_sql()
+    table = _table(DossierOpenStock)
+    sql = (
+        f"SELECT 0, unit_id, agency_id, due_day, '', paused, n FROM ({counted}) e UNION ALL "
+        f"SELECT 1, unit_id, agency_id, due, tier, {_quoted('open')}, paused FROM {table}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    expected = _stocks_from_counts([row[1:4] + row[5:] for row in rows if row[0] == 0])
+    stored = {(row[4], _as_date(row[3]), int(row[1]), int(row[2])): row[5:] for row in rows if row[0] == 1}
+    mismatches = []
+    for key in sorted(expected.keys() | stored.keys()):
+        want = expected.get(key, dict.fromkeys(STOCK_FIGURES, 0))
+        have = dict(zip(STOCK_FIGURES, stored.get(key, (0, 0)), strict=True))
+        tier, due, unit_id, agency_id = key
+        for name in STOCK_FIGURES:
+            if int(want[name]) != int(have[name]):
+                mismatches.append(
+                    Mismatch(
+                        key=RollupKey(due, unit_id, agency_id, 0),
+                        figure=name,
+                        stored=int(have[name]),
+                        expected=int(want[name]),
+                        stock_tier=tier,
+                    )
+                )
+    return mismatches
 
 
 def _as_date(value: Any) -> dt.date:
@@ -651,8 +806,9 @@ def rollups_check(
     """The stored roll-up figures of the days in ``[date_from, date_to)`` that differ from their
     recomputation from the raw tables (a missing row counts as zeros; stored rows of zeros are fine): the
     daily rows, then the agency rows (``key.procedure_id`` 0) against the same recomputation summed over the
-    procedures; in key order. ``limit`` caps the number of rows compared out (not of mismatches). One
-    statement, so one consistent snapshot."""
+    procedures; in key order; then the open stocks (``stocks_check``: now, whatever the days). ``limit``
+    caps the number of roll-up rows compared out (not of mismatches). One statement for the roll-ups, one
+    for the stocks."""
     span = _day_range(date_from, date_to, f"s.{_quoted('day')}")
     expected, expected_params = expected_sql(date_from=date_from, date_to=date_to)
     by_agency = _summed("e", AGENCY_KEY_COLUMNS)
@@ -678,4 +834,4 @@ def rollups_check(
             if want != have:
                 mismatches.append(Mismatch(key=key, figure=name, stored=have, expected=want))
     mismatches.sort(key=lambda m: (m.key, ROLLUP_FIGURES.index(m.figure)))
-    return mismatches
+    return mismatches + stocks_check()

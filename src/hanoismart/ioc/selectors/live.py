@@ -10,9 +10,8 @@ from typing import Any
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from hanoismart.dossiers.selectors import OPEN_FIGURES, open_figures, rollups_last_change
+from hanoismart.dossiers.selectors import next_due_moments, rollups_last_change
 from hanoismart.ioc.models import Alert
-from hanoismart.ioc.selectors.figures import Overview
 from hanoismart.ioc.selectors.scope import IocScope, figure_unit_ids, scope_for, scope_unit
 
 
@@ -22,31 +21,24 @@ def live_token(
     scope: IocScope | None = None,
     unit: str = "",
     now: dt.datetime | None = None,
-    overview: Overview | None = None,
 ) -> str:
     """A token of what the overview and the alerts feed of ``unit`` show at ``now``: the last roll-up change
-    (every dossier write that moves a figure, or its open state), the open dossiers' counts now (overdue,
-    due soon: they change as time passes), the newest alert and the last alert change in scope, and the
-    day (the default period moves at midnight). Three small queries besides the scope, two when the caller
-    hands the ``overview`` of the same unit it is about to show (its open counts and moment are taken, not
-    counted again); ``scope``: the actor's, when the caller has it. ``PermissionDenied`` outside the
+    (every dossier write that moves a figure, or its open state), the next moments the clock moves a stock
+    figure (a running dossier turning overdue, or due soon: ``next_due_moments``), the newest alert and the
+    last alert change in scope, and the day (the default period moves at midnight). Four index probes
+    besides the scope; ``scope``: the actor's, when the caller has it. ``PermissionDenied`` outside the
     scope."""
     scope = scope_for(actor=actor, scope=scope)
     chosen = scope_unit(scope, unit)
-    if overview is not None and overview.unit == chosen:
-        now = overview.generated_at
-        stocks = {name: overview.figures[name] for name in OPEN_FIGURES}
-    else:
-        now = now or timezone.now()
-        rows = open_figures(unit_ids=figure_unit_ids(scope, chosen), now=now)
-        stocks = rows[0].figures if rows else {}
+    now = now or timezone.now()
+    turning = next_due_moments(unit_ids=figure_unit_ids(scope, chosen), now=now)
     alerts = Alert.objects.all()
     if scope.unit_ids is not None:
         alerts = alerts.filter(unit_id__in=scope.unit_ids)
     latest = alerts.aggregate(count=Count("pk"), changed=Max("updated_at"))
     parts = [
         str(rollups_last_change()),
-        ",".join(f"{k}={v}" for k, v in sorted(stocks.items())),
+        ",".join(str(moment) for moment in turning),
         str(latest["count"]),
         str(latest["changed"]),
         timezone.localdate(now).isoformat(),

@@ -23,7 +23,7 @@ from openpyxl.styles import Font
 
 from hanoismart.common.errors import ApplicationError, InvalidInput, NotFound, PermissionDenied
 from hanoismart.ioc import selectors
-from hanoismart.ioc.selectors import IocScope, Overview
+from hanoismart.ioc.selectors import IocScope
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: How often an open page asks whether its figures changed (the issue asks for an update within 5 s).
@@ -234,13 +234,10 @@ def unchanged(request: HttpRequest, token: str) -> HttpResponse | None:
     return None
 
 
-def live_token_for(request: HttpRequest, filters: Filters, overview: Overview | None = None) -> str:
+def live_token_for(request: HttpRequest, filters: Filters) -> str:
     """The overview's ``live_token`` for the unit, with the period, so that a preset rolling over midnight
-    refreshes too; from the ``overview`` about to be shown when given (its open counts are not read
-    again)."""
-    token = selectors.live_token(
-        actor=request.user, scope=filters.scope, unit=filters.selector_unit, overview=overview
-    )
+    refreshes too."""
+    token = selectors.live_token(actor=request.user, scope=filters.scope, unit=filters.selector_unit)
     return f"{token}.{filters.date_from:%Y%m%d}{filters.date_to:%Y%m%d}"
 
 

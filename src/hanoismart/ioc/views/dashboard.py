@@ -120,7 +120,9 @@ def _trend(tile: Any) -> dict[str, Any]:
 
 def _live_context(request: HttpRequest, filters: Any, token: str = "") -> dict[str, Any]:
     """The part of the overview that updates live: tiles, the 766 index, the newest alerts; ``token``: the
-    live token when the caller has just read it (else it is made from the overview shown)."""
+    live token when the caller has just read it (else it is read first: a change made while the page is
+    built then shows at the next poll)."""
+    token = token or live_token_for(request, filters)
     view = selectors.overview(
         actor=request.user,
         scope=filters.scope,
@@ -146,7 +148,7 @@ def _live_context(request: HttpRequest, filters: Any, token: str = "") -> dict[s
         },
         "index_tile": index_tile,
         "alerts": alerts,
-        "live_token": token or live_token_for(request, filters, view),
+        "live_token": token,
         "live_url": f"{reverse('ioc:overview_live')}?{filters.query()}",
         "poll_seconds": LIVE_POLL_SECONDS,
     }

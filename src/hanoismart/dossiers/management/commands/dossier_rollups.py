@@ -1,5 +1,5 @@
 """`dossier_rollups --rebuild | --check [--from DAY] [--to DAY]`: the daily dossier roll-ups (and their agency
-rows, the sums over the procedures) from scratch.
+rows, the sums over the procedures) from scratch, and the open stocks (now, whatever the days).
 
 ``--rebuild`` replaces the rows of the days in ``[--from, --to)`` (default: every day) with their
 recomputation from the dossier rows; ``--check`` changes nothing, lists each stored figure that differs from
@@ -73,9 +73,14 @@ class Command(BaseCommand):
                 "pk", "national_code"
             )
         )
+        tiers = {"M": "open stock due that month", "D": "open stock due that day"}
         return [
             f"{m.key.day} unit {units.get(m.key.unit_id)} agency {agencies.get(m.key.agency_id)} "
-            f"procedure {procedures.get(m.key.procedure_id, '(all: agency row)')} {m.figure}: "
-            f"stored {m.stored}, expected {m.expected}"
+            + (
+                tiers[m.stock_tier]
+                if m.stock_tier
+                else f"procedure {procedures.get(m.key.procedure_id, '(all: agency row)')}"
+            )
+            + f" {m.figure}: stored {m.stored}, expected {m.expected}"
             for m in mismatches
         ]
