@@ -12,13 +12,14 @@ import io
 import re
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from hanoismart.audit.models import AuditEvent
-from hanoismart.common.errors import InvalidInput, NotFound, PermissionDenied
+from hanoismart.common.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from hanoismart.ioc.digest import digest_pdf, digest_xlsx, filename
 from hanoismart.ioc.digests import (
     digest_build,
@@ -372,6 +373,8 @@ def test_subscribing_and_stopping(personas, leaders, city):
         digest_subscribe(actor=leaders.hoan_kiem, unit="00004", frequency="monthly")
     with pytest.raises(InvalidInput):
         digest_subscribe(actor=leaders.hoan_kiem, frequency="hourly")
+    with pytest.raises(NotAuthenticated):  # 401, as for the alert subscriptions
+        digest_unsubscribe(actor=AnonymousUser(), subscription_id=subscription.pk)
     with pytest.raises(NotFound):
         digest_unsubscribe(actor=personas.city_manager, subscription_id=subscription.pk)
     assert DigestSubscription.objects.filter(pk=subscription.pk).exists()

@@ -29,7 +29,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from hanoismart.audit.services import audit_record
-from hanoismart.common.errors import ApplicationError, InvalidInput, PermissionDenied
+from hanoismart.common.errors import ApplicationError, InvalidInput
 from hanoismart.directory.models import Unit
 from hanoismart.ioc.models import DigestFrequency, DigestSubscription
 from hanoismart.ioc.selectors import (
@@ -257,9 +257,8 @@ def digest_subscribe(*, actor: Any, unit: str = "", frequency: str) -> DigestSub
 
 
 def digest_unsubscribe(*, actor: Any, subscription_id: int) -> None:
-    """Stop one of the actor's own digests; ``NotFound`` for anyone else's (which stays as it was)."""
-    if actor is None or not actor.is_authenticated:
-        raise PermissionDenied(_("Sign in first."))
+    """Stop one of the actor's own digests; ``NotAuthenticated`` without a signed-in actor, ``NotFound`` for
+    anyone else's (which stays as it was)."""
     own_subscription_delete(
         model=DigestSubscription,
         actor=actor,

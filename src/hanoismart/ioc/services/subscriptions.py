@@ -63,8 +63,9 @@ def own_subscription_delete(
     *, model: Any, actor: Any, subscription_id: int, action: str, fields: list[str]
 ) -> None:
     """Delete the actor's own subscription row of ``model`` (alerts, digests), audited as ``action`` with the
-    row's ``fields`` (the unit as its id); ``NotFound`` for anyone else's, which stays as it was. The caller
-    checks that the actor is signed in."""
+    row's ``fields`` (the unit as its id); ``NotAuthenticated`` without a signed-in actor, ``NotFound`` for
+    anyone else's, which stays as it was."""
+    require_signed_in(actor)
     with transaction.atomic():
         subscription = model.objects.filter(pk=subscription_id, user=actor).first()
         if subscription is None:
@@ -76,7 +77,6 @@ def own_subscription_delete(
 
 def alert_unsubscribe(*, actor: Any, subscription_id: int) -> None:
     """Remove one of the actor's own subscriptions; ``NotFound`` for anyone else's."""
-    require_signed_in(actor)
     own_subscription_delete(
         model=AlertSubscription,
         actor=actor,
