@@ -158,10 +158,13 @@ ZERO = dict.fromkeys(ROLLUP_FIGURES, 0)
 ZERO_OPEN = dict.fromkeys(OPEN_FIGURES, 0)
 
 
-def flow_values(figures: dict[str, int], *, overdue: int = 0) -> dict[str, float | int | None]:
-    """The values of the flow KPIs from roll-up figures (``overdue``: for the 766 index's timeliness)."""
+def flow_values(
+    figures: dict[str, int], *, overdue: int = 0, with_index: bool = True
+) -> dict[str, float | int | None]:
+    """The values of the flow KPIs from roll-up figures (``overdue``: for the 766 index's timeliness;
+    ``with_index`` false: the index is left out, as ``None`` — it costs more than all the rates)."""
     found = rates(figures)
-    _groups, score = index_766({**figures, "overdue": overdue})
+    score = index_766({**figures, "overdue": overdue})[1] if with_index else None
     return {
         "received": figures["received"],
         "finished": figures["finished"],
@@ -354,16 +357,15 @@ def _unit_rows(
     records), labelled "City level"."""
     wards = {u.code: u for u in scope.units if u.parent_id is not None}
     city_codes = {u.code for u in scope.units if u.parent_id is None}
+    breakdown = reverse("ioc:kpi", kwargs={"kpi": kpi.code})
+    period = {"from": date_from.isoformat(), "to": date_to.isoformat()}
     out = []
     for row in rows:
         if row.key in city_codes:
             row.label = _("City level (departments)")
             link = _records_link(kpi, date_from, date_to, unit=row.key)
         else:
-            query = _query(
-                unit=row.key, group_by="unit", **{"from": date_from.isoformat(), "to": date_to.isoformat()}
-            )
-            link = reverse("ioc:kpi", kwargs={"kpi": kpi.code}) + query
+            link = breakdown + _query(unit=row.key, group_by="unit", **period)
             if row.key in wards:
                 row.label = wards[row.key].name
         out.append((row, link))
@@ -408,7 +410,11 @@ def _dossier_breakdown(
                 overdue.update({row.key: row.figures["overdue"] for row in stocks})
                 total_overdue = sum(overdue.values())
         total = flow_values(_sum(rows, ROLLUP_FIGURES), overdue=total_overdue)[kpi.code]
-        values = [(row, flow_values(row.figures, overdue=overdue.get(row.key, 0))[kpi.code]) for row in rows]
+        with_index = kpi.code == "index_766"
+        values = [
+            (row, flow_values(row.figures, overdue=overdue.get(row.key, 0), with_index=with_index)[kpi.code])
+            for row in rows
+        ]
     if grouping == "unit":
         unit_rows = _unit_rows(kpi, [r for r, _v in values], scope, date_from, date_to)
         links = {row.key: link for row, link in unit_rows}
