@@ -477,6 +477,15 @@ def test_the_live_token_changes_with_a_new_record_and_with_time(city, personas, 
     assert live_token(actor=manager, now=NOW) != first
 
 
+def test_the_live_token_moves_when_a_dossier_comes_due_within_a_day_and_only_then(city, personas):
+    manager = personas.city_manager
+    # b3 (Ba Đình) is due on 25 March at 17:00: it counts as due soon from 24 March, 17:00
+    quiet = live_token(actor=manager, now=at(3, 24, 16, 0))
+
+    assert live_token(actor=manager, now=at(3, 24, 16, 30)) == quiet  # no due moment crossed
+    assert live_token(actor=manager, now=at(3, 24, 17, 1)) != quiet
+
+
 # -- query counts -------------------------------------------------------------------------------------------
 
 
