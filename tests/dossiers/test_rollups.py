@@ -20,6 +20,7 @@ from hanoismart.dossiers import seeds
 from hanoismart.dossiers.models import (
     ROLLUP_FIGURES,
     DossierAgencyDayRollup,
+    DossierAgencyMonthRollup,
     DossierDailyRollup,
     DossierOpenStock,
     PaymentStatus,
@@ -339,6 +340,17 @@ def test_the_demo_seed_ends_with_exact_rollups(demo_city, personas):
     assert [(row.key, {n: row.figures[n] for n in ROLLUP_FIGURES}) for row in stats.groups] == [
         (row.key, row.figures) for row in rolled
     ]
+    # the whole months of the period come from the agency-month rows, its ends from the agency-day rows:
+    # the same as the total of the raw rows, and each month the same as its days summed
+    (total,) = rollup_figures(unit_ids=None, **period)
+    assert total.figures == {name: stats.total.figures[name] for name in ROLLUP_FIGURES}
+    by_month = rollup_figures(unit_ids=None, group_by="month", **period)
+    assert (by_month[0].key, by_month[-1].key) == (f"{period['date_from']:%Y-%m}", f"{today:%Y-%m}")
+    for row in by_month:
+        start = max(dt.date.fromisoformat(f"{row.key}-01"), period["date_from"])
+        end = min((start.replace(day=28) + dt.timedelta(days=4)).replace(day=1), period["date_to"])
+        days = rollup_figures(unit_ids=None, group_by="day", date_from=start, date_to=end)
+        assert row.figures == {name: sum(day.figures[name] for day in days) for name in ROLLUP_FIGURES}
 
 
 # -- rebuild and check -------------------------------------------------------------------------------------
@@ -406,7 +418,10 @@ def test_check_lists_a_wrong_agency_row_and_a_rebuild_mends_it(history):
     unit, agency = row.unit.code, row.agency.code
     assert out.getvalue().splitlines() == [
         f"{DAY_1} unit {unit} agency {agency} procedure (all: agency row) received: stored 5, expected 3",
-        "1 mismatches from the first day to the last day.",
+        # its month's row holds the right sum, which no longer equals the sum of the month's agency rows
+        f"{DAY_1.replace(day=1)} unit {unit} agency {agency} (month: agency row) received: "
+        "stored 3, expected 5",
+        "2 mismatches from the first day to the last day.",
     ]
     (city,) = rollup_figures(unit_ids=None, date_from=DAY_1, date_to=DAY_2)
     assert city.figures["received"] == 5  # what the dashboards read until the rebuild
@@ -465,10 +480,12 @@ def test_the_command_refuses_what_it_cannot_do():
 
 
 def _queries(run) -> tuple[int, int]:
-    """(all queries, upserts into the roll-up tables: daily and agency rows, open stocks) of ``run()``."""
+    """(all queries, upserts into the roll-up tables: daily, agency-day and agency-month rows, open stocks)
+    of ``run()``."""
     tables = (
         DossierDailyRollup._meta.db_table,
         DossierAgencyDayRollup._meta.db_table,
+        DossierAgencyMonthRollup._meta.db_table,
         DossierOpenStock._meta.db_table,
     )
     with CaptureQueriesContext(connection) as captured:
@@ -482,7 +499,7 @@ def _without_rollups(monkeypatch) -> None:
     monkeypatch.setattr(rollups, "apply", lambda dossier: {})
 
 
-def test_a_submission_costs_no_query_and_a_desk_registration_three_upserts(
+def test_a_submission_costs_no_query_and_a_desk_registration_four_upserts(
     personas, desk, birth_case, monkeypatch, django_assert_max_num_queries
 ):
     def online():
@@ -498,12 +515,12 @@ def test_a_submission_costs_no_query_and_a_desk_registration_three_upserts(
         without = (_queries(online), _queries(at_desk))
 
     assert with_rollups[0] == (without[0][0], 0)  # online: not received yet, nothing to add
-    assert with_rollups[1] == (without[1][0] + 3, 3)  # at the desk: one upsert of each table
+    assert with_rollups[1] == (without[1][0] + 4, 4)  # at the desk: one upsert of each table
     with django_assert_max_num_queries(with_rollups[0][0]):
         online()
 
 
-def test_receiving_costs_one_read_and_three_upserts(personas, desk, birth_case, monkeypatch):
+def test_receiving_costs_one_read_and_four_upserts(personas, desk, birth_case, monkeypatch):
     first, second = submit(personas.resident, birth_case), submit(personas.resident, birth_case)
     dossier_act(actor=desk.clerk, dossier=first, action="receive")  # warm the caches
 
@@ -514,4 +531,4 @@ def test_receiving_costs_one_read_and_three_upserts(personas, desk, birth_case, 
         without = _queries(lambda: dossier_act(actor=desk.clerk, dossier=third, action="receive"))
 
     # received: its papers, payments and portal messages are read once, then one upsert of each table
-    assert with_rollups == (without[0] + 4, 3)
+    assert with_rollups == (without[0] + 5, 4)

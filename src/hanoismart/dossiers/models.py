@@ -553,6 +553,28 @@ class DossierAgencyDayRollup(RollupFigures):
         return f"{self.day} {self.unit_id}/{self.agency_id}"
 
 
+class DossierAgencyMonthRollup(RollupFigures):
+    """The month's flow figures of one unit × agency: the sum of its ``DossierAgencyDayRollup`` rows of that
+    month, kept current by a third upsert of the same changes (``services.rollups.rollup_add``). A year of
+    the city is ≈ 1,600 such rows against ≈ 48,000 agency-day rows: figures over periods that span whole
+    months read these for the whole months and the agency-day rows for the days at either end."""
+
+    month = models.DateField(_("month (its first day)"))
+    unit = models.ForeignKey("directory.Unit", on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey("directory.Agency", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("monthly dossier figures of an agency")
+        verbose_name_plural = _("monthly dossier figures of agencies")
+        constraints = [
+            models.UniqueConstraint(fields=["month", "unit", "agency"], name="dossier_month_rollup_key"),
+        ]
+        indexes = [models.Index(fields=["unit", "month"], name="dossier_month_rollup_unit")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.unit_id}/{self.agency_id}"
+
+
 class StockTier(models.TextChoices):
     """How finely an open-stock row buckets the due moments: by the month (every open dossier has one such
     row) or by the day (and one such row too)."""

@@ -30,6 +30,7 @@ from hanoismart.dossiers.models import (
     ROLLUP_FIGURES,
     Dossier,
     DossierAgencyDayRollup,
+    DossierAgencyMonthRollup,
     DossierDailyRollup,
     DossierOpenStock,
     StockTier,
@@ -152,14 +153,26 @@ def rollup_figures(
         unit_ids=unit_ids, group_by=group_by, unit=unit, agency=agency, field=field, procedure=procedure
     )
     # Without a field or a procedure to filter or group by, the agency rows hold the same sums in a
-    # fraction of the rows (about 130 a day for the city, against one per procedure with activity).
+    # fraction of the rows (about 130 a day for the city, against one per procedure with activity), and the
+    # agency-month rows those of whole months (about 130 a month).
     by_procedure = bool(field or procedure) or group_by in ("field", "procedure")
     table = DossierDailyRollup if by_procedure else DossierAgencyDayRollup
-    rows = table.objects.filter(scope, day__gte=date_from, day__lt=date_to)
     sums = {f"sum_{name}": Sum(name, default=0) for name in ROLLUP_FIGURES}
+    months = None if by_procedure or group_by == "day" else _whole_months(date_from, date_to)
+    if months is None:
+        days = table.objects.filter(scope, day__gte=date_from, day__lt=date_to)
+    else:
+        # the days before the first whole month and after the last one, then the whole months
+        days = table.objects.filter(
+            scope, Q(day__gte=date_from, day__lt=months[0]) | Q(day__gte=months[1], day__lt=date_to)
+        )
+        whole = DossierAgencyMonthRollup.objects.filter(scope, month__gte=months[0], month__lt=months[1])
     if group_by not in ("day", "month"):
-        return _grouped_rows(rows, group_by, sums, ROLLUP_FIGURES)
-    daily = rows.order_by().values("day").annotate(**sums)
+        rows = _grouped_rows(days, group_by, sums, ROLLUP_FIGURES)
+        if months is not None:
+            rows = _merged(rows, _grouped_rows(whole, group_by, sums, ROLLUP_FIGURES))
+        return rows
+    daily = days.order_by().values("day").annotate(**sums)
     by_day = {row["day"]: _figures(row, ROLLUP_FIGURES) for row in daily}
     if group_by == "day":
         zero = dict.fromkeys(ROLLUP_FIGURES, 0)
@@ -167,12 +180,44 @@ def rollup_figures(
             FigureRow(key=day.isoformat(), label=day.isoformat(), figures=by_day.get(day, dict(zero)))
             for day in _days(date_from, date_to)
         ]
-    months: dict[str, dict[str, int]] = {}
+    by_month: dict[str, dict[str, int]] = {}
     for day in _days(date_from, date_to):
-        month = months.setdefault(f"{day:%Y-%m}", dict.fromkeys(ROLLUP_FIGURES, 0))
+        month = by_month.setdefault(f"{day:%Y-%m}", dict.fromkeys(ROLLUP_FIGURES, 0))
         for name, amount in by_day.get(day, {}).items():
             month[name] += amount
-    return [FigureRow(key=key, label=key, figures=figures) for key, figures in months.items()]
+    if months is not None:
+        for row in whole.order_by().values("month").annotate(**sums):
+            month = by_month[f"{row['month']:%Y-%m}"]
+            for name, amount in _figures(row, ROLLUP_FIGURES).items():
+                month[name] += amount
+    return [FigureRow(key=key, label=key, figures=figures) for key, figures in by_month.items()]
+
+
+def month_after(day: dt.date) -> dt.date:
+    """The first day of the month after ``day``'s."""
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _whole_months(date_from: dt.date, date_to: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The first day of the first whole month in ``[date_from, date_to)`` and of the month after the last
+    one; ``None`` when the period holds no whole month."""
+    first = date_from if date_from.day == 1 else month_after(date_from)
+    last = date_to.replace(day=1)
+    return (first, last) if first < last else None
+
+
+def _merged(*parts: list[FigureRow]) -> list[FigureRow]:
+    """The rows of ``parts`` added up by key (figures summed), in key order."""
+    found: dict[str, FigureRow] = {}
+    for rows in parts:
+        for row in rows:
+            kept = found.get(row.key)
+            if kept is None:
+                found[row.key] = FigureRow(key=row.key, label=row.label, figures=dict(row.figures))
+                continue
+            for name, amount in row.figures.items():
+                kept.figures[name] = kept.figures.get(name, 0) + amount
+    return sorted(found.values(), key=lambda row: row.key)
 
 
 def _open(now: dt.datetime) -> Q:
@@ -224,16 +269,10 @@ def _stock_figures(scope: Q, group_by: str, now: dt.datetime) -> list[FigureRow]
         },
         ("overdue", "due_soon"),
     )
-    rows = {row.key: row for row in stocked}
-    for row in live:
-        found = rows.setdefault(row.key, FigureRow(key=row.key, label=row.label, figures={}))
-        for name, amount in row.figures.items():
-            found.figures[name] = found.figures.get(name, 0) + amount
-    for row in rows.values():
+    rows = _merged(stocked, live)
+    for row in rows:
         row.figures = {name: row.figures.get(name, 0) for name in OPEN_FIGURES}
-    if group_by:
-        return sorted((row for row in rows.values() if any(row.figures.values())), key=lambda row: row.key)
-    return list(rows.values())
+    return [row for row in rows if not group_by or any(row.figures.values())]
 
 
 def next_due_moments(*, unit_ids: set[int] | None, now: dt.datetime) -> tuple[dt.datetime | None, ...]:

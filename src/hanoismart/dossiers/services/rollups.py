@@ -36,6 +36,7 @@ from hanoismart.dossiers.models import (
     ComponentSource,
     Dossier,
     DossierAgencyDayRollup,
+    DossierAgencyMonthRollup,
     DossierComponent,
     DossierDailyRollup,
     DossierOpenStock,
@@ -50,6 +51,7 @@ from hanoismart.dossiers.models import (
     SyncState,
     Timeliness,
 )
+from hanoismart.dossiers.selectors.rollups import month_after
 from hanoismart.procedures.models import DossierStatus
 
 DIGITISED_SOURCES = (ComponentSource.DIGITISED, ComponentSource.REUSED, ComponentSource.REUSED_RESULT)
@@ -69,6 +71,8 @@ TIMELINESS_FIGURES = {
 #: The key columns of a roll-up row, in the order of ``RollupKey``; an agency row has the first three.
 KEY_COLUMNS = ("day", "unit_id", "agency_id", "procedure_id")
 AGENCY_KEY_COLUMNS = KEY_COLUMNS[:3]
+#: The key columns of an agency-month row.
+MONTH_KEY_COLUMNS = ("month", "unit_id", "agency_id")
 #: A piece of SQL and its parameters.
 Expression = tuple[str, list[Any]]
 
@@ -134,8 +138,10 @@ class Mismatch:
     figure: str
     stored: int
     expected: int
-    #: "" for a roll-up row, else the open-stock tier ("M", "D"; ``key.day``: the due month or day)
-    stock_tier: str = ""
+    #: "" for a daily or agency-day row; "month" for an agency-month row (``key.day``: the month's first
+    #: day, compared with the sum of its agency-day rows); "stock M" or "stock D" for an open-stock row
+    #: (``key.day``: the due month or day)
+    kind: str = ""
 
 
 # -- the contribution of one dossier ----------------------------------------------------------------------
@@ -436,8 +442,9 @@ def _upsert(
 def rollup_add(deltas: Contribution) -> None:
     """Add ``deltas`` to the daily rows and to their agency rows, creating the rows that are missing, in one
     statement each: each row is incremented by the database (never read and written back), in key order,
-    daily rows before agency rows (no deadlock between two writers). A row of no change (``{}``: only the
-    dossier's open state changed) touches its daily row's ``updated_at`` and leaves the agency row alone."""
+    daily rows before agency-day rows before agency-month rows (no deadlock between two writers). A row of no
+    change (``{}``: only the dossier's open state changed) touches its daily row's ``updated_at`` and leaves
+    the agency rows alone."""
     if not deltas:
         return
     _upsert(DossierDailyRollup, KEY_COLUMNS, dict(deltas))
@@ -449,6 +456,12 @@ def rollup_add(deltas: Contribution) -> None:
                 row[name] = row.get(name, 0) + amount
     if agencies:
         _upsert(DossierAgencyDayRollup, AGENCY_KEY_COLUMNS, agencies)
+        months: dict[tuple[Any, ...], dict[str, int]] = {}
+        for (day, unit_id, agency_id), figures in agencies.items():
+            row = months.setdefault((day.replace(day=1), unit_id, agency_id), {})
+            for name, amount in figures.items():
+                row[name] = row.get(name, 0) + amount
+        _upsert(DossierAgencyMonthRollup, MONTH_KEY_COLUMNS, months)
 
 
 def _stock_rows(key: StockKey, times: int, out: dict[tuple[Any, ...], dict[str, int]]) -> None:
@@ -669,19 +682,67 @@ def _replace(cursor: Any, model: Any, keys: tuple[str, ...], source: Expression,
     return cursor.rowcount
 
 
+def _month_of(column_sql: str) -> Expression:
+    """The first day of the month of a date column, as a date."""
+    if connection.vendor == "postgresql":
+        return f"CAST(DATE_TRUNC('month', {column_sql}) AS DATE)", []
+    sql, params = connection.ops.date_trunc_sql("month", column_sql, ())
+    return sql, list(params)
+
+
+def _months_covering(
+    date_from: dt.date | None, date_to: dt.date | None
+) -> tuple[dt.date | None, dt.date | None]:
+    """The whole months that cover ``[date_from, date_to)``: the first day of the first one and of the month
+    after the last one."""
+    start = date_from.replace(day=1) if date_from is not None else None
+    if date_to is None or date_to.day == 1:
+        return start, date_to
+    return start, month_after(date_to)
+
+
+def month_sums_sql(*, month_from: dt.date | None = None, month_to: dt.date | None = None) -> Expression:
+    """The agency-month rows of the months in ``[month_from, month_to)`` (first days) as the sums of the
+    agency-day rows (columns: month, unit_id, agency_id, then ``ROLLUP_FIGURES``)."""
+    month, month_params = _month_of(_quoted("day"))
+    where, params = _day_range(month_from, month_to, _quoted("day"))
+    figures = ", ".join(_quoted(name) for name in ROLLUP_FIGURES)
+    source = (
+        f"(SELECT {month} AS month, unit_id, agency_id, {figures} "
+        f"FROM {_table(DossierAgencyDayRollup)} WHERE {where}) days"
+    )
+    return _summed(source, MONTH_KEY_COLUMNS), month_params + params
+
+
+def month_rows_rebuild() -> int:
+    """Replace every agency-month row with the sums of the agency-day rows; returns the rows written (the
+    migration that adds them fills them so)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        everything = ("1 = 1", [])
+        return _replace(cursor, DossierAgencyMonthRollup, MONTH_KEY_COLUMNS, month_sums_sql(), everything)
+
+
 def rollups_rebuild(*, date_from: dt.date | None = None, date_to: dt.date | None = None) -> int:
     """Replace the roll-up rows of the days in ``[date_from, date_to)`` (``None``: unbounded) with their
-    recomputation from the raw tables, then the agency rows of those days with the daily rows' sums; returns
-    how many daily rows were written. On PostgreSQL both tables are locked against writers (not readers)
-    meanwhile, so dossier changes made during the rebuild are counted once."""
+    recomputation from the raw tables, then the agency-day rows of those days with the daily rows' sums,
+    the agency-month rows of the months they fall in with the agency-day rows' sums, and every open-stock
+    row; returns how many daily rows were written. On PostgreSQL the tables are locked against writers (not
+    readers) meanwhile, so dossier changes made during the rebuild are counted once."""
     span = _day_range(date_from, date_to, _quoted("day"))
+    month_from, month_to = _months_covering(date_from, date_to)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"LOCK TABLE {_table()}, {_table(DossierAgencyDayRollup)} IN EXCLUSIVE MODE")
+            tables = ", ".join(
+                _table(m) for m in (DossierDailyRollup, DossierAgencyDayRollup, DossierAgencyMonthRollup)
+            )
+            cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
         expected = expected_sql(date_from=date_from, date_to=date_to)
         rows = _replace(cursor, DossierDailyRollup, KEY_COLUMNS, expected, span)
         sums = agency_sums_sql(date_from=date_from, date_to=date_to)
         _replace(cursor, DossierAgencyDayRollup, AGENCY_KEY_COLUMNS, sums, span)
+        months = month_sums_sql(month_from=month_from, month_to=month_to)
+        month_span = _day_range(month_from, month_to, _quoted("month"))
+        _replace(cursor, DossierAgencyMonthRollup, MONTH_KEY_COLUMNS, months, month_span)
         _stocks_replace(cursor)
         return rows
 
@@ -762,7 +823,7 @@ def stocks_check() -> list[Mismatch]:
                         figure=name,
                         stored=int(have[name]),
                         expected=int(want[name]),
-                        stock_tier=tier,
+                        kind=f"stock {tier}",
                     )
                 )
     return mismatches
@@ -776,19 +837,21 @@ def _as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def _differences(*, model: Any, keys: tuple[str, ...], cte: str, span: Expression) -> tuple[str, list[Any]]:
+def _differences(
+    *, model: Any, keys: tuple[str, ...], cte: str, span: Expression, padding_value: int = 0
+) -> tuple[str, list[Any]]:
     """Two SELECTs (UNION ALL) of the rows of ``model`` in ``span`` (a WHERE on ``s``'s day) whose figures
     differ from those of the CTE ``cte`` (a missing row counts as zeros; stored rows of zeros are fine);
     columns: the four key columns (0 for those ``keys`` lacks), the expected figures, the stored ones."""
     table = _table(model)
-    on = " AND ".join(f"s.{_quoted(c)} = {cte}.{c}" for c in keys)
+    on = " AND ".join(f"s.{_quoted(c)} = {cte}.{_quoted(c)}" for c in keys)
     differs = " OR ".join(f"{cte}.{_quoted(n)} <> s.{_quoted(n)}" for n in ROLLUP_FIGURES)
     nonzero = " OR ".join(f"s.{_quoted(n)} <> 0" for n in ROLLUP_FIGURES)
     expected_columns = ", ".join(f"{cte}.{_quoted(n)}" for n in ROLLUP_FIGURES)
     stored_columns = ", ".join(f"s.{_quoted(n)}" for n in ROLLUP_FIGURES)
     nulls = ", ".join("NULL" for _name in ROLLUP_FIGURES)
-    padding = "".join(", 0" for _c in KEY_COLUMNS[len(keys) :])
-    e_keys = ", ".join(f"{cte}.{c}" for c in keys) + padding
+    padding = "".join(f", {int(padding_value)}" for _c in KEY_COLUMNS[len(keys) :])
+    e_keys = ", ".join(f"{cte}.{_quoted(c)}" for c in keys) + padding
     s_keys = ", ".join(f"s.{_quoted(c)}" for c in keys) + padding
     sql = (
         f"SELECT {e_keys}, {expected_columns}, {stored_columns} "
@@ -806,7 +869,9 @@ def rollups_check(
     """The stored roll-up figures of the days in ``[date_from, date_to)`` that differ from their
     recomputation from the raw tables (a missing row counts as zeros; stored rows of zeros are fine): the
     daily rows, then the agency rows (``key.procedure_id`` 0) against the same recomputation summed over the
-    procedures; in key order; then the open stocks (``stocks_check``: now, whatever the days). ``limit``
+    procedures; then the agency-month rows of the months those days fall in (``kind`` "month") against the
+    sums of their agency-day rows; each in key order; then the open stocks (``stocks_check``: now, whatever
+    the days). ``limit``
     caps the number of roll-up rows compared out (not of mismatches). One statement for the roll-ups, one
     for the stocks."""
     span = _day_range(date_from, date_to, f"s.{_quoted('day')}")
@@ -816,8 +881,17 @@ def rollups_check(
     agency, agency_params = _differences(
         model=DossierAgencyDayRollup, keys=AGENCY_KEY_COLUMNS, cte="a", span=span
     )
-    sql = f"WITH e AS ({expected}), a AS ({by_agency}) {daily} UNION ALL {agency}"
-    params = [*expected_params, *daily_params, *agency_params]
+    month_from, month_to = _months_covering(date_from, date_to)
+    by_month, by_month_params = month_sums_sql(month_from=month_from, month_to=month_to)
+    month_span = _day_range(month_from, month_to, f"s.{_quoted('month')}")
+    months, months_params = _differences(
+        model=DossierAgencyMonthRollup, keys=MONTH_KEY_COLUMNS, cte="mo", span=month_span, padding_value=-1
+    )
+    sql = (
+        f"WITH e AS ({expected}), a AS ({by_agency}), mo AS ({by_month}) "
+        f"{daily} UNION ALL {agency} UNION ALL {months}"
+    )
+    params = [*expected_params, *by_month_params, *daily_params, *agency_params, *months_params]
     if limit is not None:
         sql += " LIMIT %s"
         params.append(limit)
@@ -827,11 +901,13 @@ def rollups_check(
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     for row in rows:
-        key = RollupKey(_as_date(row[0]), int(row[1]), int(row[2]), int(row[3]))
+        month_row = int(row[3]) == -1
+        key = RollupKey(_as_date(row[0]), int(row[1]), int(row[2]), 0 if month_row else int(row[3]))
         expected_values, stored_values = row[at : at + width], row[at + width :]
         for name, want, have in zip(ROLLUP_FIGURES, expected_values, stored_values, strict=True):
             want, have = int(want or 0), int(have or 0)
             if want != have:
-                mismatches.append(Mismatch(key=key, figure=name, stored=have, expected=want))
-    mismatches.sort(key=lambda m: (m.key, ROLLUP_FIGURES.index(m.figure)))
+                kind = "month" if month_row else ""
+                mismatches.append(Mismatch(key=key, figure=name, stored=have, expected=want, kind=kind))
+    mismatches.sort(key=lambda m: (m.kind, m.key, ROLLUP_FIGURES.index(m.figure)))
     return mismatches + stocks_check()

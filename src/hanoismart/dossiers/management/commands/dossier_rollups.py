@@ -1,5 +1,6 @@
 """`dossier_rollups --rebuild | --check [--from DAY] [--to DAY]`: the daily dossier roll-ups (and their agency
-rows, the sums over the procedures) from scratch, and the open stocks (now, whatever the days).
+and month rows, the sums over the procedures and over the month) from scratch, and the open stocks (now,
+whatever the days).
 
 ``--rebuild`` replaces the rows of the days in ``[--from, --to)`` (default: every day) with their
 recomputation from the dossier rows; ``--check`` changes nothing, lists each stored figure that differs from
@@ -73,12 +74,16 @@ class Command(BaseCommand):
                 "pk", "national_code"
             )
         )
-        tiers = {"M": "open stock due that month", "D": "open stock due that day"}
+        kinds = {
+            "month": "(month: agency row)",
+            "stock M": "open stock due that month",
+            "stock D": "open stock due that day",
+        }
         return [
             f"{m.key.day} unit {units.get(m.key.unit_id)} agency {agencies.get(m.key.agency_id)} "
             + (
-                tiers[m.stock_tier]
-                if m.stock_tier
+                kinds[m.kind]
+                if m.kind
                 else f"procedure {procedures.get(m.key.procedure_id, '(all: agency row)')}"
             )
             + f" {m.figure}: stored {m.stored}, expected {m.expected}"
