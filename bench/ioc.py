@@ -615,6 +615,10 @@ def main() -> None:
     manage("shell", "--no-imports", stdin=analyze)
     agency_rows = sql("SELECT COUNT(*) FROM dossiers_dossieragencydayrollup")
     report["data"]["agency_rollup_rows_now"] = int(agency_rows)
+    report["data"]["month_rollup_rows_now"] = int(
+        sql("SELECT COUNT(*) FROM dossiers_dossieragencymonthrollup")
+    )
+    report["data"]["open_stock_rows_now"] = int(sql("SELECT COUNT(*) FROM dossiers_dossieropenstock"))
     manage("collectstatic", "--noinput")
     today = dt.datetime.now(tz=HANOI).date()
     setup_script = SETUP.replace("__WARDS__", str(args.wards)).replace("__DAYS__", "dt.timedelta(days=31)")
