@@ -9,7 +9,8 @@ See bench/README.md ("OpenID Connect provider") for the results.
     scripts/postgres.sh .venv/bin/python bench/oidc.py --duration 10
 
 ``--in-process N`` measures instead what one request costs the application itself, without a server or wrk:
-N client-credentials grants and N refreshes through Django's test client in this process, reporting the
+N client-credentials grants and N refreshes through the production WSGI application (``hanoismart.wsgi``,
+called as granian calls it) in this process, reporting the
 queries of one request, the CPU time per request (``time.process_time``) and the Python function calls per
 request (cProfile's count); ``--profile`` adds cProfile's top entries (``BENCH_PROFILE_SORT``, e.g.
 ``cumulative``; ``BENCH_PROFILE_LINES``). On a shared, loaded machine the queries and the calls are the
@@ -102,9 +103,11 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 """
 
 
-def env() -> dict[str, str]:
+def env(port: int = 8091) -> dict[str, str]:
     values = {
         **os.environ,
+        # As production sets it (docs/configuration.md), so that the issuer never comes from a Host header.
+        "OIDC_ISSUER": os.environ.get("OIDC_ISSUER", f"http://{HOST}:{port}/o"),
         "HANOISMART_VAR_DIR": str(VAR_DIR),
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
@@ -181,8 +184,44 @@ def wrk(port: int, script: str, *, duration: int, threads: int, connections: int
     }
 
 
+def _wsgi_post(application, path: str, body: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    """One form-encoded POST through a WSGI application, as granian hands it over."""
+    import io
+
+    data = body.encode()
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": HOST,
+        "SERVER_PORT": "8091",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": HOST,
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",  # as OAuth clients send it
+        "CONTENT_LENGTH": str(len(data)),
+        "HTTP_HOST": f"{HOST}:8091",
+        **{f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()},
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(data),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    statuses: list[str] = []
+    result = application(environ, lambda status, _headers, _exc_info=None: statuses.append(status))
+    try:
+        content = b"".join(result)
+    finally:
+        result.close()  # Django's request_finished: what the server does after each response
+    return int(statuses[0].split()[0]), content
+
+
 def in_process(count: int, *, profile: bool) -> dict:
-    """Grants and refreshes through Django's test client in this process: queries and CPU per request."""
+    """Grants and refreshes through the production WSGI application (hanoismart.wsgi) in this process:
+    queries and CPU per request."""
     import contextlib
     import cProfile
     import io
@@ -196,8 +235,9 @@ def in_process(count: int, *, profile: bool) -> dict:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
+
+    from hanoismart.wsgi import application
 
     call_command("migrate", "--noinput", verbosity=0)
     setup = SETUP.replace("SECRET", repr(SECRET)).replace("PASSWORD", repr(PASSWORD))
@@ -205,22 +245,20 @@ def in_process(count: int, *, profile: bool) -> dict:
     with contextlib.redirect_stdout(io.StringIO()) as out:
         exec(setup, {})  # noqa: S102 - our own setup script, shared with the server run
     chain = json.loads(re.search(r"TOKENS=(.*)", out.getvalue()).group(1))[0]
-    client = Client()
-    FORM = "application/x-www-form-urlencoded"  # as OAuth clients send it (not the test client's multipart)
     basic = __import__("base64").b64encode(f"bench-agency:{SECRET}".encode()).decode()
 
     def grant() -> None:
-        response = client.post(
-            "/o/token/", "grant_type=client_credentials", FORM, HTTP_AUTHORIZATION=f"Basic {basic}"
+        status, content = _wsgi_post(
+            application, "/o/token/", "grant_type=client_credentials", {"Authorization": f"Basic {basic}"}
         )
-        assert response.status_code == 200, response.content
+        assert status == 200, content
 
     def refresh() -> None:
         nonlocal chain
         body = urlencode({"grant_type": "refresh_token", "client_id": "bench-app", "refresh_token": chain})
-        response = client.post("/o/token/", body, FORM)
-        assert response.status_code == 200, response.content
-        chain = response.json()["refresh_token"]
+        status, content = _wsgi_post(application, "/o/token/", body, {})
+        assert status == 200, content
+        chain = json.loads(content)["refresh_token"]
 
     results = {}
     for name, request in {"client_credentials": grant, "refresh_token": refresh}.items():
@@ -263,7 +301,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--in-process", type=int, metavar="N", default=0, help="N requests in-process")
     parser.add_argument("--profile", action="store_true", help="with --in-process: cProfile's top entries")
+    parser.add_argument(
+        "--flows",
+        default="client_credentials,refresh_token,password_sign_in",
+        help="comma-separated flows of the server run (default: all three)",
+    )
     args = parser.parse_args()
+    flows = args.flows.split(",")
+    unknown = set(flows) - {"client_credentials", "refresh_token", "password_sign_in"}
+    if unknown:
+        parser.error(f"unknown flows: {', '.join(sorted(unknown))}")
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     if args.in_process:
         report = in_process(args.in_process, profile=args.profile)
@@ -293,7 +340,7 @@ def main() -> None:
             "--workers",
             str(args.workers),
         ],
-        env=env(),
+        env=env(args.port),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -305,10 +352,12 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        # A CSRF cookie and token for the sign-in form.
-        with urllib.request.urlopen(f"http://{HOST}:{args.port}/sign-in/", timeout=5) as page:
-            cookie = re.search(r"csrftoken=([^;]+)", page.headers["Set-Cookie"]).group(1)
-            csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.read().decode()).group(1)
+        cookie = csrf = ""
+        if "password_sign_in" in flows:  # a CSRF cookie and token for the sign-in form
+            with urllib.request.urlopen(f"http://{HOST}:{args.port}/sign-in/", timeout=5) as page:
+                cookie = re.search(r"csrftoken=([^;]+)", page.headers["Set-Cookie"]).group(1)
+                page_text = page.read().decode()
+                csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page_text).group(1)
         basic = __import__("base64").b64encode(f"bench-agency:{SECRET}".encode()).decode()
         scenarios = {
             "client_credentials": (
@@ -332,6 +381,7 @@ def main() -> None:
                 2,
             ),
         }
+        scenarios = {name: scenario for name, scenario in scenarios.items() if name in flows}
         results = {}
         workers = workers_of(server.pid)
         memory_before_sign_in: list[float] = []

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.hashers import make_password
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -23,31 +22,23 @@ from oauth2_provider.models import AccessToken, IDToken, RefreshToken
 
 from hanoismart.audit.models import AuditEvent
 from hanoismart.identity.hashers import ClientSecretHasher
-from hanoismart.identity.models import ClientApp, ClientAppStatus, ClientScope, DataRelease
+from hanoismart.identity.models import ClientApp, ClientAppStatus, ClientScope, Consent, DataRelease
 from hanoismart.identity.oidc_provider import HanoiSmartValidator, subject_for
 from hanoismart.identity.services.developer import client_app_secret_rotate
 from hanoismart.identity.services.oidc import consent_record
 from hanoismart.identity.token_path import (
     access_token_insert,
-    client_app_cache_clear,
+    consents_granted,
     refresh_token_live,
+    refresh_token_revoke_for_rotation,
 )
 from tests.identity.factories import UserFactory
 from tests.identity.oidc_support import make_app
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_token_caches")]
 
 FORM = "application/x-www-form-urlencoded"  # as OAuth clients send it
 SECRET = "agency-secret-123"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    cache.clear()
-    client_app_cache_clear()
-    yield
-    cache.clear()
-    client_app_cache_clear()
 
 
 def _agency(**extra) -> ClientApp:
@@ -112,14 +103,14 @@ def test_client_credentials_grant_stays_at_five_queries(client, django_assert_ma
     assert response.status_code == 200, response.content
 
 
-def test_refresh_stays_at_thirteen_queries(client, resident_app, django_assert_max_num_queries):
+def test_refresh_stays_at_eleven_queries(client, resident_app, django_assert_max_num_queries):
     resident, app = resident_app
     token = _refresh(client, _refresh_token_for(resident, app)).json()["refresh_token"]
 
-    # the version check, BEGIN, the live token with its access token and person, the consents, the ID token,
-    # revoking the old token, deleting its access token, the new pair, the audit event of the grant, the
-    # data release and its audit event, COMMIT
-    with django_assert_max_num_queries(13):
+    # the version check, BEGIN, the live token with its access token, person and consents, the ID token,
+    # revoking the old token, deleting its access token, the new pair, the data release, the audit events
+    # of the grant and the release (one INSERT), COMMIT
+    with django_assert_max_num_queries(11):
         response = _refresh(client, token)
 
     assert response.status_code == 200, response.content
@@ -411,3 +402,54 @@ def test_live_refresh_token_is_read_as_the_orm_reads_it(resident_app):
         for field in type(expected)._meta.concrete_fields:
             assert getattr(obj, field.attname) == getattr(expected, field.attname), field.name
     assert refresh_token_live("0" * 64) is None
+
+
+def test_live_refresh_token_carries_the_consents_in_force(resident_app):
+    # given: openid and profile allowed, phone refused
+    resident, app = resident_app
+    consent_record(actor=resident, app=app, granted_scopes=["openid", "profile"], denied_scopes=["phone"])
+    _refresh_token_for(resident, app)
+    checksum = RefreshToken.objects.get(user=resident).token_checksum
+
+    live = refresh_token_live(checksum)
+
+    assert live.consented_scopes == {"openid", "profile"}
+    assert live.consented_scopes == consents_granted(user_id=resident.pk, app_id=app.pk)
+
+
+def test_live_refresh_token_of_a_revoked_consent_carries_none(resident_app):
+    resident, app = resident_app
+    _refresh_token_for(resident, app)
+    checksum = RefreshToken.objects.get(user=resident).token_checksum
+    Consent.objects.filter(user=resident, app=app).update(revoked_at=timezone.now())
+
+    live = refresh_token_live(checksum)
+
+    assert live.consented_scopes == frozenset()
+
+
+def test_rotation_revokes_the_token_and_deletes_its_access_token(resident_app):
+    resident, app = resident_app
+    _refresh_token_for(resident, app)
+    live = refresh_token_live(RefreshToken.objects.get(user=resident).token_checksum)
+    now = timezone.now()
+
+    assert refresh_token_revoke_for_rotation(refresh_token=live, now=now) is True
+
+    stored = RefreshToken.objects.get(pk=live.pk)
+    assert (stored.revoked, stored.access_token_id) == (now, None)
+    assert not AccessToken.objects.filter(pk=live.access_token_id).exists()
+
+
+def test_rotation_of_a_token_revoked_meanwhile_changes_nothing(resident_app):
+    resident, app = resident_app
+    _refresh_token_for(resident, app)
+    live = refresh_token_live(RefreshToken.objects.get(user=resident).token_checksum)
+    revoked_at = timezone.now() - dt.timedelta(seconds=5)
+    RefreshToken.objects.filter(pk=live.pk).update(revoked=revoked_at)
+
+    assert refresh_token_revoke_for_rotation(refresh_token=live, now=timezone.now()) is False
+
+    stored = RefreshToken.objects.get(pk=live.pk)
+    assert (stored.revoked, stored.access_token_id) == (revoked_at, live.access_token_id)
+    assert AccessToken.objects.filter(pk=live.access_token_id).exists()

@@ -1,13 +1,22 @@
-"""Recording audit events: every service that writes (or opens) personal data calls ``audit_record``."""
+"""Recording audit events: every service that writes (or opens) personal data calls ``audit_record``, or, for
+several events of one write, builds them with ``audit_event_build`` and records them together with
+``audit_events_record`` (one INSERT)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from typing import Any
+
+from django.db import connections, router, transaction
 
 from hanoismart.audit.models import AuditEvent
 
+# Every column of the row: the primary key is a UUID made with the instance, so nothing comes back.
+_FIELDS = tuple(field for field in AuditEvent._meta.local_concrete_fields if not field.generated)
 
-def audit_record(
+
+def audit_event_build(
     *,
     actor: Any | None,
     action: str,
@@ -20,12 +29,13 @@ def audit_record(
     details: dict[str, Any] | None = None,
     actor_role: str = "",
 ) -> AuditEvent:
-    """Append one event. ``actor`` and ``subject`` are accounts (anything with ``public_id``); ``obj`` is the
-    model instance acted on (its type and public id, or pk, are recorded)."""
+    """One event, not saved yet: record it with ``audit_events_record``. ``actor`` and ``subject`` are
+    accounts (anything with ``public_id``); ``obj`` is the model instance acted on (its type and public id,
+    or pk, are recorded)."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_ref = object_ref or str(getattr(obj, "public_id", None) or obj.pk)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor_ref=getattr(actor, "public_id", None),
         actor_label=str(actor) if actor is not None else "",
         actor_role=actor_role,
@@ -37,3 +47,45 @@ def audit_record(
         ip=ip,
         details=details or {},
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(alias: str, rows: int) -> str:
+    quote = connections[alias].ops.quote_name
+    row = "({})".format(", ".join(["%s"] * len(_FIELDS)))
+    return "INSERT INTO {} ({}) VALUES {}".format(  # noqa: S608 - names from _meta
+        quote(AuditEvent._meta.db_table),
+        ", ".join(quote(field.column) for field in _FIELDS),
+        ", ".join([row] * rows),
+    )
+
+
+def audit_events_record(events: Sequence[AuditEvent]) -> list[AuditEvent]:
+    """Append ``events`` (from ``audit_event_build``) to the log in one INSERT, in the caller's transaction.
+
+    The statement is made once per database and number of rows (the ORM compiles one per call); the values
+    are prepared exactly as ``save()`` prepares them (``auto_now_add`` time, JSON, IP address)."""
+    if not events:
+        return []
+    alias = router.db_for_write(AuditEvent)
+    connection = connections[alias]
+    batch = max(connection.ops.bulk_batch_size(_FIELDS, events), 1)
+    # As save() does: an error here marks the caller's transaction for rollback.
+    with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
+        for start in range(0, len(events), batch):
+            chunk = events[start : start + batch]
+            values = [
+                field.get_db_prep_save(field.pre_save(event, True), connection=connection)
+                for event in chunk
+                for field in _FIELDS
+            ]
+            cursor.execute(_insert_sql(alias, len(chunk)), values)
+    for event in events:
+        event._state.adding = False
+        event._state.db = alias
+    return list(events)
+
+
+def audit_record(**fields: Any) -> AuditEvent:
+    """Append one event: ``audit_event_build``'s keyword arguments, written at once."""
+    return audit_events_record([audit_event_build(**fields)])[0]

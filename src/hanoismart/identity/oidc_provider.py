@@ -31,7 +31,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from hanoismart.audit.services import audit_record
 from hanoismart.identity.models import ClientApp, ReleaseChannel, User
 from hanoismart.identity.selectors.oidc import app_scopes
-from hanoismart.identity.services.oidc import Release, data_releases_record
+from hanoismart.identity.services.oidc import Release, data_releases_record, token_issued_record
 from hanoismart.identity.token_path import (
     access_token_insert,
     client_app_for_token,
@@ -321,7 +321,11 @@ class HanoiSmartValidator(OAuth2Validator):
         request.user = live.user
         request.refresh_token = refresh_token
         request.refresh_token_instance = live
-        return client is not None and live.application_id == client.pk
+        if client is None or live.application_id != client.pk:
+            return False
+        if live.consented_scopes is not None and live.user is not None:
+            _memo(request)["granted"] = set(live.consented_scopes)  # read with the token: no query more
+        return True
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
         previous = request.__dict__.get("refresh_token_instance")
@@ -365,26 +369,16 @@ class HanoiSmartValidator(OAuth2Validator):
 
     def _record_token_issued(self, token, request, releases: list[Release]) -> None:
         user = request.user if getattr(request.user, "is_authenticated", False) else None
-        scopes = sorted(str(token.get("scope", "")).split())
-        audit_record(
-            actor=user,
-            actor_role="" if user else "app",
-            action="identity.oidc.token_issued",
-            obj=request.client,
-            subject=user,
-            details={
-                "client_id": request.client.client_id,
-                "grant_type": request.grant_type,
-                "scopes": scopes,
-            },
-        )
+        scopes = str(token.get("scope", "")).split()
         if user is None:
-            return
-        api_scopes = set(scopes) - IDENTITY_SCOPES
-        if api_scopes:
-            releases = [*releases, Release(scopes=api_scopes, claims=[], channel=ReleaseChannel.TOKEN)]
-        if releases:
-            data_releases_record(user=user, app=request.client, releases=releases)
+            releases = []
+        else:
+            api_scopes = set(scopes) - IDENTITY_SCOPES
+            if api_scopes:
+                releases = [*releases, Release(scopes=api_scopes, claims=[], channel=ReleaseChannel.TOKEN)]
+        token_issued_record(
+            app=request.client, user=user, grant_type=request.grant_type, scopes=scopes, releases=releases
+        )
 
     def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
         super().revoke_token(token, token_type_hint, request, *args, **kwargs)

@@ -6,6 +6,9 @@ then only adapt values and read rows, exactly as the ORM does: ``pre_save`` and 
 way in (``auto_now``, django-oauth-toolkit's token checksum, JSON), the backend's and the field's converters
 on the way out. They send no model signals (HanoiSmart connects none to these models), and an instance's
 related objects must be saved before it is.
+
+They all run on one cursor per database connection (``statement_cursor``): Django opens a new cursor for
+every query, and psycopg sets up its adapters again for each.
 """
 
 from __future__ import annotations
@@ -17,6 +20,24 @@ from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 M = TypeVar("M", bound=models.Model)
+
+_KEPT_CURSOR = "_hanoismart_statement_cursor"
+
+
+def statement_cursor(alias: str) -> Any:
+    """A cursor on the connection ``alias``, kept with that connection (a new one when Django reconnects):
+    what ``connections[alias].cursor()`` gives, health check and query logging included, without making a
+    new database cursor each time. Do not close it."""
+    connection = connections[alias]
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    kept = connection.__dict__.get(_KEPT_CURSOR)
+    if kept is None or kept[0] is not connection.connection:
+        with connection.wrap_database_errors:
+            kept = (connection.connection, connection.create_cursor())
+        connection.__dict__[_KEPT_CURSOR] = kept
+    # Wrapped per use: the debug wrapper while queries are being captured (tests, benchmarks), as Django does.
+    return connection._prepare_cursor(kept[1])
 
 
 class PreparedInsert(Generic[M]):
@@ -52,14 +73,14 @@ class PreparedInsert(Generic[M]):
         fields, sql, returns = self._compile(connection)
         values = [f.get_db_prep_save(f.pre_save(instance, True), connection=connection) for f in fields]
         auto = self.model._meta.auto_field
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
-            if auto is not None:
-                if returns:
-                    pk = cursor.fetchone()[0]
-                else:
-                    pk = connection.ops.last_insert_id(cursor, self.model._meta.db_table, auto.column)
-                setattr(instance, auto.attname, pk)
+        cursor = statement_cursor(alias)
+        cursor.execute(sql, values)
+        if auto is not None:
+            if returns:
+                pk = cursor.fetchone()[0]
+            else:
+                pk = connection.ops.last_insert_id(cursor, self.model._meta.db_table, auto.column)
+            setattr(instance, auto.attname, pk)
         instance._state.adding = False
         instance._state.db = alias
         return instance

@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ from oauth2_provider.utils import jwk_from_pem
 
 from hanoismart.identity.models import ClientApp, Consent, DataRelease, User
 from hanoismart.identity.selectors.oidc import app_scopes
-from hanoismart.identity.statements import ModelColumns, PreparedInsert
+from hanoismart.identity.statements import ModelColumns, PreparedInsert, statement_cursor
 
 APP_CACHE_SECONDS = 60
 APP_CACHE_SIZE = 1000
@@ -84,9 +85,9 @@ def _app_version(client_id: str) -> tuple[Any, ...] | None:
     """The app's version columns, or None when no app has this client ID: one indexed query, written by hand
     because compiling it through the ORM would cost more than running it."""
     alias = router.db_for_read(ClientApp)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_version_sql(alias), [client_id])
-        row = cursor.fetchone()
+    cursor = statement_cursor(alias)
+    cursor.execute(_version_sql(alias), [client_id])
+    row = cursor.fetchone()
     return tuple(row) if row else None
 
 
@@ -125,6 +126,13 @@ def client_app_cache_clear() -> None:
     """Forget every cached app (tests; the version check makes it unnecessary in production)."""
     with _apps_lock:
         _apps.clear()
+
+
+def token_generate(request: Any, refresh_token: bool = False) -> str:
+    """A new access or refresh token (settings ``ACCESS_TOKEN_GENERATOR``, ``REFRESH_TOKEN_GENERATOR``): 256
+    random bits from the operating system, URL-safe base64 (43 characters). oauthlib's default gives 179 bits
+    (30 characters of 62), drawing each character with its own ``SystemRandom`` call."""
+    return secrets.token_urlsafe(32)
 
 
 # -- signing keys --------------------------------------------------------------------------------------------
@@ -196,41 +204,66 @@ def _quoted(connection: BaseDatabaseWrapper, model: type[models.Model], field: s
     return connection.ops.quote_name(model._meta.get_field(field).column)
 
 
+# The consents of the token's person to its app come with the token, as one space-separated string
+# (scopes have no spaces): the aggregate of each database HanoiSmart runs on.
+_SCOPE_AGGREGATES = {"postgresql": "string_agg({}, ' ')", "sqlite": "group_concat({}, ' ')"}
+
+
 @functools.cache
-def _live_refresh_sql(alias: str) -> str:
+def _live_refresh_sql(alias: str) -> tuple[str, bool]:
+    """The statement, and whether it reads the consents too (one parameter more, before the checksum)."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     select = ", ".join(
         columns.select_list(connection) for columns in (_live_refresh, _live_access, _live_user)
     )
     rt, at, u = (quote(columns.table_alias) for columns in (_live_refresh, _live_access, _live_user))
-    rt_access, rt_user, checksum, revoked = (
-        _quoted(connection, RefreshToken, f) for f in ("access_token", "user", "token_checksum", "revoked")
+    rt_access, rt_user, rt_app, checksum, revoked = (
+        _quoted(connection, RefreshToken, f)
+        for f in ("access_token", "user", "application", "token_checksum", "revoked")
     )
     at_pk, u_pk = quote(AccessToken._meta.pk.column), quote(User._meta.pk.column)
-    return (
+    aggregate = _SCOPE_AGGREGATES.get(connection.vendor)
+    if aggregate is not None:
+        consent = {
+            f: _quoted(connection, Consent, f) for f in ("scope", "user", "app", "revoked_at", "granted")
+        }
+        select += (
+            f", (SELECT {aggregate.format(consent['scope'])}"  # noqa: S608 - names from _meta
+            f" FROM {quote(Consent._meta.db_table)}"
+            f" WHERE {consent['user']} = {rt}.{rt_user} AND {consent['app']} = {rt}.{rt_app}"
+            f" AND {consent['revoked_at']} IS NULL AND {consent['granted']} = %s)"
+        )
+    sql = (
         f"SELECT {select} FROM {quote(RefreshToken._meta.db_table)} {rt}"  # noqa: S608 - names from _meta
         f" JOIN {quote(AccessToken._meta.db_table)} {at} ON {at}.{at_pk} = {rt}.{rt_access}"
         f" LEFT JOIN {quote(User._meta.db_table)} {u} ON {u}.{u_pk} = {rt}.{rt_user}"
         f" WHERE {rt}.{checksum} = %s AND {rt}.{revoked} IS NULL LIMIT 1"
     )
+    return sql, aggregate is not None
 
 
 def refresh_token_live(checksum: str) -> Any | None:
     """The unrevoked refresh token with this checksum, its access token and its person (``access_token`` and
-    ``user`` already set), in one query; None when there is none, or when it has lost its access token."""
+    ``user`` already set), in one query; None when there is none, or when it has lost its access token.
+
+    Its ``consented_scopes`` are the scopes its person currently allows its app (``consents_granted``), read
+    by the same query; None when the database cannot say in one query (then ask ``consents_granted``)."""
     alias = router.db_for_read(RefreshToken)
     connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(_live_refresh_sql(alias), [checksum])
-        row = cursor.fetchone()
+    sql, with_consents = _live_refresh_sql(alias)
+    cursor = statement_cursor(alias)
+    cursor.execute(sql, [True, checksum] if with_consents else [checksum])
+    row = cursor.fetchone()
     if row is None:
         return None
     split, user_start = len(_live_refresh), len(_live_refresh) + len(_live_access)
+    user_end = user_start + len(_live_user)
     refresh_token = _live_refresh.instance(row[:split], connection)
     refresh_token.access_token = _live_access.instance(row[split:user_start], connection)
     if refresh_token.user_id is not None:
-        refresh_token.user = _live_user.instance(row[user_start:], connection)
+        refresh_token.user = _live_user.instance(row[user_start:user_end], connection)
+    refresh_token.consented_scopes = frozenset((row[user_end] or "").split()) if with_consents else None
     return refresh_token
 
 
@@ -249,13 +282,16 @@ def consents_granted(*, user_id: int, app_id: int) -> set[str]:
     """The scopes the person currently allows the app: ``selectors.oidc.granted_scopes`` as one hand-written
     query (the same rule: granted and not revoked)."""
     alias = router.db_for_read(Consent)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_consents_sql(alias), [user_id, app_id, True])
-        return {scope for (scope,) in cursor.fetchall()}
+    cursor = statement_cursor(alias)
+    cursor.execute(_consents_sql(alias), [user_id, app_id, True])
+    return {scope for (scope,) in cursor.fetchall()}
 
 
 @functools.cache
-def _rotation_sql(alias: str) -> tuple[str, str]:
+def _rotation_sql(alias: str) -> tuple[str, str, str | None]:
+    """The revoking UPDATE, the DELETE of the access token, and on PostgreSQL both as one statement (a
+    data-modifying WITH: the DELETE runs only when the UPDATE changed the row), answering how many it
+    revoked."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     columns = ("revoked", "updated", "access_token", "id", "revoked")
@@ -264,23 +300,37 @@ def _rotation_sql(alias: str) -> tuple[str, str]:
     )
     table, pk = quote(AccessToken._meta.db_table), quote(AccessToken._meta.pk.column)
     delete = f"DELETE FROM {table} WHERE {pk} = %s"  # noqa: S608 - names from _meta
-    return revoke, delete
+    both = None
+    if connection.vendor == "postgresql":
+        # The refresh token's foreign key to the access token is checked at commit (Django makes it
+        # DEFERRABLE INITIALLY DEFERRED), when the UPDATE has cleared it.
+        rt_pk = _quoted(connection, RefreshToken, "id")
+        both = (
+            f"WITH revoked AS ({revoke} RETURNING {rt_pk}),"  # noqa: S608 - names from _meta
+            f" deleted AS ({delete} AND EXISTS (SELECT 1 FROM revoked) RETURNING {pk})"
+            " SELECT count(*) FROM revoked"
+        )
+    return revoke, delete, both
 
 
 def refresh_token_revoke_for_rotation(*, refresh_token: Any, now: datetime) -> bool:
     """Revoke ``refresh_token`` and delete its access token, unless it was revoked meanwhile (used twice at
     once, or revoked by the resident): False then, and nothing is changed. Run it in the transaction that
-    issues the new pair."""
+    issues the new pair.
+
+    The refresh token just updated was the only row pointing at its access token (one-to-one), so the delete
+    needs none of the ORM's collecting of related rows (a SELECT and an UPDATE more)."""
     alias = router.db_for_write(RefreshToken)
     connection = connections[alias]
-    revoke, delete = _rotation_sql(alias)
+    revoke, delete, both = _rotation_sql(alias)
     stamp = RefreshToken._meta.get_field("revoked").get_db_prep_save(now, connection=connection)
-    with connection.cursor() as cursor:
-        cursor.execute(revoke, [stamp, stamp, refresh_token.pk])
-        if cursor.rowcount != 1:
-            return False
-        if refresh_token.access_token_id is not None:
-            # The refresh token just updated was the only row pointing at this access token (one-to-one), so
-            # the delete needs none of the ORM's collecting of related rows (a SELECT and an UPDATE more).
-            cursor.execute(delete, [refresh_token.access_token_id])
+    cursor = statement_cursor(alias)
+    if both is not None:  # one round trip
+        cursor.execute(both, [stamp, stamp, refresh_token.pk, refresh_token.access_token_id])
+        return cursor.fetchone()[0] == 1
+    cursor.execute(revoke, [stamp, stamp, refresh_token.pk])
+    if cursor.rowcount != 1:
+        return False
+    if refresh_token.access_token_id is not None:
+        cursor.execute(delete, [refresh_token.access_token_id])
     return True

@@ -22,7 +22,8 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 
-from hanoismart.audit.services import audit_record
+from hanoismart.audit.models import AuditEvent
+from hanoismart.audit.services import audit_event_build, audit_events_record, audit_record
 from hanoismart.common.errors import InvalidInput, NotAuthenticated
 from hanoismart.identity.models import ClientApp, Consent, DataRelease, ReleaseChannel, User
 from hanoismart.identity.token_path import data_release_insert
@@ -139,10 +140,10 @@ class Release:
     channel: str
 
 
-def data_releases_record(*, user: User, app: ClientApp, releases: Sequence[Release]) -> list[DataRelease]:
-    """Record (and audit, one event each) that ``app`` received ``user``'s data through each of ``releases``:
-    the history residents see. Called by the provider inside the token or userinfo response, in its
-    transaction when it has one (no savepoint: a failure there fails the response)."""
+def _data_releases_insert(
+    *, user: User, app: ClientApp, releases: Sequence[Release]
+) -> tuple[list[DataRelease], list[AuditEvent]]:
+    """Insert the release rows; return them and their audit events (one each), for the caller to record."""
     rows = []
     for release in releases:
         if release.channel not in ReleaseChannel.values:
@@ -156,26 +157,67 @@ def data_releases_record(*, user: User, app: ClientApp, releases: Sequence[Relea
                 channel=release.channel,
             )
         )
+    if len(rows) == 1:
+        data_release_insert(rows[0])  # the common case, without compiling an INSERT each time
+    elif rows:
+        DataRelease.objects.bulk_create(rows)
+    events = [
+        audit_event_build(
+            actor=None,
+            actor_role="app",
+            action="identity.oidc.data_released",
+            obj=app,
+            subject=user,
+            details={
+                "client_id": app.client_id,
+                "scopes": row.scopes,
+                "claims": row.claims,
+                "channel": row.channel,
+            },
+        )
+        for row in rows
+    ]
+    return rows, events
+
+
+def data_releases_record(*, user: User, app: ClientApp, releases: Sequence[Release]) -> list[DataRelease]:
+    """Record (and audit, one event each) that ``app`` received ``user``'s data through each of ``releases``:
+    the history residents see. Called by the provider inside the userinfo response, in its transaction when
+    it has one (no savepoint: a failure there fails the response)."""
     with transaction.atomic(savepoint=False):
-        if len(rows) == 1:
-            data_release_insert(rows[0])  # the common case, without compiling an INSERT each time
-        else:
-            DataRelease.objects.bulk_create(rows)
-        for row in rows:
-            audit_record(
-                actor=None,
-                actor_role="app",
-                action="identity.oidc.data_released",
-                obj=app,
-                subject=user,
-                details={
-                    "client_id": app.client_id,
-                    "scopes": row.scopes,
-                    "claims": row.claims,
-                    "channel": row.channel,
-                },
-            )
+        rows, events = _data_releases_insert(user=user, app=app, releases=releases)
+        audit_events_record(events)
     return rows
+
+
+def token_issued_record(
+    *,
+    app: ClientApp,
+    user: User | None,
+    grant_type: str,
+    scopes: Iterable[str],
+    releases: Sequence[Release] = (),
+) -> None:
+    """Audit a token response (``identity.oidc.token_issued``: the app, the grant type, the scopes) and record
+    what it releases about ``user`` (audited too, one event each), with the audit events in one INSERT.
+    Called by the provider inside the token request's transaction, once the tokens are saved."""
+    if releases and user is None:
+        raise ValueError("a release needs the person whose data it is")
+    events = [
+        audit_event_build(
+            actor=user,
+            actor_role="" if user else "app",
+            action="identity.oidc.token_issued",
+            obj=app,
+            subject=user,
+            details={"client_id": app.client_id, "grant_type": grant_type, "scopes": _scope_list(scopes)},
+        )
+    ]
+    with transaction.atomic(savepoint=False):
+        if user is not None and releases:
+            _rows, release_events = _data_releases_insert(user=user, app=app, releases=releases)
+            events += release_events
+        audit_events_record(events)
 
 
 def data_release_record(
