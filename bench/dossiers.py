@@ -149,8 +149,18 @@ def backend_cpu():
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+from huey.contrib.djhuey import HUEY
+
+def drain():  # run the queued tasks here, as the worker would; how many ran
+    ran = 0
+    while (task := HUEY.dequeue()) is not None:
+        HUEY.execute(task)
+        ran += 1
+    return ran
+
 for number in range(5):  # warm-up: the first requests load the URLconf, the calendar, the schemas
     post(number)
+HUEY.storage.flush_queue()  # what earlier runs left
 count = plan["count"]
 profiler = cProfile.Profile() if plan["profile"] else None
 db_before, cpu_before, wall_before = backend_cpu(), time.process_time(), time.perf_counter()
@@ -162,9 +172,24 @@ with CaptureQueriesContext(connection) as queries:
     if profiler:
         profiler.disable()
 cpu, wall, db = time.process_time() - cpu_before, time.perf_counter() - wall_before, backend_cpu() - db_before
+# Then the worker's part: the tasks the filings queued, run in this process (its own CPU and queries).
+worker_profiler = cProfile.Profile() if plan["profile"] else None
+db_before, cpu_before = backend_cpu(), time.process_time()
+with CaptureQueriesContext(connection) as worker_queries:
+    if worker_profiler:
+        worker_profiler.enable()
+    tasks = drain()
+    if worker_profiler:
+        worker_profiler.disable()
+worker_cpu, worker_db = time.process_time() - cpu_before, backend_cpu() - db_before
+if worker_profiler:
+    worker_profiler.dump_stats(os.path.join(os.environ["HANOISMART_VAR_DIR"], "dossiers-worker.pstats"))
 if profiler:
     text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.dump_stats(os.path.join(os.environ["HANOISMART_VAR_DIR"], "dossiers-in-process.pstats"))
     print(text.getvalue())
 print("RESULT=" + json.dumps({
     "database": connection.vendor, "filings": count,
@@ -172,6 +197,11 @@ print("RESULT=" + json.dumps({
     "cpu_ms_per_filing": round(cpu / count * 1000, 2),
     "db_cpu_ms_per_filing": round(db / count * 1000, 2) if connection.vendor == "postgresql" else None,
     "wall_ms_per_filing": round(wall / count * 1000, 2),
+    "worker_tasks_per_filing": round(tasks / count, 2),
+    "worker_queries_per_filing": round(len(worker_queries.captured_queries) / count, 1),
+    "worker_cpu_ms_per_filing": round(worker_cpu / count * 1000, 2),
+    "worker_db_cpu_ms_per_filing":
+        round(worker_db / count * 1000, 2) if connection.vendor == "postgresql" else None,
 }))
 """
 
@@ -248,6 +278,69 @@ def body_for(resident: dict) -> str:
         {"procedure": PROCEDURE, "case": CASE, "form_data": form, "components": components},
         ensure_ascii=True,
     )
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every live descendant (children of any of its threads)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def tree_cpu_seconds(pid: int | None) -> float:
+    """CPU (user + system) of ``pid``'s live process tree, plus what its ended children used (the root's
+    cutime/cstime: a database backend or a server worker that ended during the run still counts)."""
+    if pid is None:
+        return 0.0
+    ticks = 0
+    for member in _tree(pid):
+        try:
+            fields = _stat(member)
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+        if member == pid:
+            ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def huey_backlog() -> int | None:
+    """Tasks still waiting in the embedded (SQLite) huey queue: a worker that cannot keep up shows here."""
+    import sqlite3
+
+    path = VAR_DIR / "huey.sqlite3"
+    if not path.exists():
+        return None
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT count(*) FROM task").fetchone()[0]
+
+
+def postmaster_pid(url: str) -> int | None:
+    """The PostgreSQL server on the URL's port, when it runs on this machine (for its CPU)."""
+    port = re.search(r":(\d+)/", url)
+    if not port:
+        return None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"/postgres") and port.group(1).encode() in argv:
+            return int(entry.name)
+    return None
 
 
 def lua_string(text: str) -> str:
@@ -463,9 +556,23 @@ def main() -> None:
         print(f"==> first submission {first['code']}; HTTP run ({args.connections} connections, "
               f"{args.duration} s)", flush=True)  # fmt: skip
         load_before = os.getloadavg()[0]
+        processes = {
+            "server": server.pid,
+            "worker": worker.pid if worker else None,
+            "postgresql": postmaster_pid(url) if database == "PostgreSQL" else None,
+        }
+        cpu_before = {name: tree_cpu_seconds(pid) for name, pid in processes.items()}
         http = http_run(
             args.port, residents, duration=args.duration, connections=args.connections, threads=args.threads
         )
+        # Where the machine's CPU went per filing: the server's workers, the huey worker (which may still be
+        # catching up: it is read at once, not drained) and PostgreSQL (every backend, the ended ones too).
+        http["cpu_ms_per_filing"] = {
+            name: round(1000 * (tree_cpu_seconds(pid) - cpu_before[name]) / max(http["requests"], 1), 2)
+            for name, pid in processes.items()
+            if pid is not None
+        }
+        http["tasks_left_in_queue"] = huey_backlog()
     finally:
         for process in (server, worker):
             if process is None:

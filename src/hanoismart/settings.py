@@ -229,6 +229,9 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OIDC_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
     "ID_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("OIDC_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600, minimum=60),
+    # 256 random bits per token, secrets.token_urlsafe (oauthlib's default: 179 bits, one call per character).
+    "ACCESS_TOKEN_GENERATOR": "hanoismart.identity.token_path.token_generate",
+    "REFRESH_TOKEN_GENERATOR": "hanoismart.identity.token_path.token_generate",
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],  # http on loopback only: ClientApp.clean()
     "REQUEST_APPROVAL_PROMPT": "auto",
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
@@ -283,8 +286,11 @@ MAP_TILE_ATTRIBUTION = env_str(
 
 # Background jobs: huey on SQLite under var/ (HUEY_IMMEDIATE runs tasks in-process, as the tests do).
 HUEY = {
-    "huey_class": "huey.SqliteHuey",
+    # SQLite in WAL mode without an fsync per task (hanoismart/tasks_queue.py says why it is safe).
+    "huey_class": "hanoismart.tasks_queue.EmbeddedHuey",
     "name": "hanoismart",
+    # No task's return value is read: keeping them would write the queue file once more per task, for ever.
+    "results": False,
     "filename": str(VAR_DIR / "huey.sqlite3"),
     "immediate": env_bool("HUEY_IMMEDIATE", False),
     "consumer": {"workers": env_int("HUEY_WORKERS", 2, minimum=1), "worker_type": "thread"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.utils import timezone, translation
 
@@ -76,6 +78,40 @@ def test_same_idempotency_key_returns_the_same_dossier(personas, desk, birth_cas
     assert again.pk == first.pk
     assert Dossier.objects.count() == 1
     assert trace_counts() == counts
+
+
+def _media_files() -> int:
+    from django.conf import settings
+
+    root = Path(settings.MEDIA_ROOT)
+    return sum(1 for path in root.rglob("*") if path.is_file()) if root.exists() else 0
+
+
+def test_a_retry_stores_no_file_and_takes_no_code_number(personas, desk, birth_case, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)  # this test's own folder: other runs write files too
+    first = submit(personas.resident, birth_case, idempotency_key="abc-123")
+    files, counts = _media_files(), trace_counts()
+
+    # the retry meets the unique constraint at the dossier's INSERT, before its paper's file is stored
+    again = submit(personas.resident, birth_case, idempotency_key="abc-123")
+    after_retry = (_media_files(), trace_counts())
+    following = submit(personas.resident, birth_case, idempotency_key="abc-124")
+
+    assert again.pk == first.pk
+    assert after_retry == (files, counts)
+    assert following.code[-4:] == "0002"
+
+
+def test_a_retry_whose_input_no_longer_passes_still_gets_the_dossier(personas, desk, birth_case):
+    first = submit(personas.resident, birth_case, idempotency_key="abc-123")
+    counts = trace_counts()
+
+    again = submit(personas.resident, birth_case, idempotency_key="abc-123", form_data={}, components=[])
+
+    assert again.pk == first.pk
+    assert trace_counts() == counts
+    with pytest.raises(InvalidInput):  # the same input under a new key is refused
+        submit(personas.resident, birth_case, idempotency_key="abc-124", form_data={})
 
 
 def test_missing_mandatory_paper_is_refused_and_nothing_written(personas, desk, birth_case):

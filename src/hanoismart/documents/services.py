@@ -19,7 +19,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from hanoismart.audit.services import audit_record
+from hanoismart.audit.models import AuditEvent
+from hanoismart.audit.services import audit_event_build, audit_events_record, audit_record
 from hanoismart.common.errors import InvalidInput, NotAuthenticated, PermissionDenied
 from hanoismart.documents.files import content_type_of, detect_type, file_digest, upload_check
 from hanoismart.documents.models import Document, DocumentFile, DocumentShare, DocumentStatus, Provenance
@@ -380,10 +381,18 @@ def document_reuse_record(*, actor: Any, document: Document, dossier_code: str) 
     document.refresh_from_db(fields=["reuse_count"])
 
 
-def documents_reuse_record(*, actor: Any, documents: Sequence[Document], dossier_code: str) -> None:
+def documents_reuse_record(
+    *,
+    actor: Any,
+    documents: Sequence[Document],
+    dossier_code: str,
+    audit_events: list[AuditEvent] | None = None,
+) -> None:
     """Count the reuse of each of ``documents`` for one dossier: the owner's valid documents only (else
     nothing is counted), each distinct document once, with one UPDATE for them all and an audit event each.
-    The instances' ``reuse_count`` is left as read (the database adds to its own value)."""
+    The instances' ``reuse_count`` is left as read (the database adds to its own value). With
+    ``audit_events``, the events are added to that list instead of written: the caller writes them with its
+    own, in the same transaction (a filing's whole audit trail in one INSERT)."""
     _require_person(actor)
     distinct = list({document.pk: document for document in documents}.values())
     for document in distinct:
@@ -398,8 +407,9 @@ def documents_reuse_record(*, actor: Any, documents: Sequence[Document], dossier
         Document.objects.filter(pk__in=[document.pk for document in distinct]).update(
             reuse_count=F("reuse_count") + 1
         )
-        for document in distinct:
-            audit_record(
+        # An audit event per document, written in one INSERT (here, or by the caller).
+        events = [
+            audit_event_build(
                 actor=actor,
                 action="documents.reused",
                 obj=document,
@@ -407,6 +417,12 @@ def documents_reuse_record(*, actor: Any, documents: Sequence[Document], dossier
                 subject=actor if document.owner_user_id == actor.pk else _owner_of(document),
                 details={"dossier_code": dossier_code},
             )
+            for document in distinct
+        ]
+        if audit_events is None:
+            audit_events_record(events)
+        else:
+            audit_events.extend(events)
 
 
 # --- revoking and superseding ------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from hanoismart.directory.selectors import unit_by_code
 from hanoismart.dossiers import selectors, services
 from hanoismart.dossiers.models import DeliveryMethod, Dossier, DossierComponent, DossierEvent
 from hanoismart.identity.api_auth import token_or_session
-from hanoismart.procedures.models import Case
+from hanoismart.procedures.selectors import case_for_filing
 
 router = Router(tags=["dossiers"])
 
@@ -218,11 +218,8 @@ def _components(items: list[ComponentIn]) -> list[services.ComponentInput]:
     description="Send the header Idempotency-Key: a retry with the same key returns the same dossier.",
 )
 def dossier_create(request: HttpRequest, payload: DossierIn):
-    case = (
-        Case.objects.select_related("procedure__agency")
-        .filter(procedure__national_code=payload.procedure, code=payload.case, procedure__is_active=True)
-        .first()
-    )
+    # The catalog rows the filing needs, from the process's copy checked against the database.
+    case = case_for_filing(procedure_code=payload.procedure, case_code=payload.case)
     if case is None:
         raise NotFound(_("No procedure case has this code."))
     unit = unit_by_code(payload.ward) if payload.ward else None

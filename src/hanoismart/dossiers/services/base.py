@@ -5,6 +5,7 @@ notification (after commit). A refused action raises before any of these is writ
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,8 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hanoismart.audit.services import audit_record
+from hanoismart.audit.models import AuditEvent
+from hanoismart.audit.services import audit_event_build, audit_events_record
 from hanoismart.common.errors import NotAuthenticated, PermissionDenied
 from hanoismart.directory.selectors import working_calendar
 from hanoismart.dossiers.models import Dossier, DossierEvent, PortalSyncMessage
@@ -196,10 +198,13 @@ def record(
     attachment: Any = None,
     notify: bool = True,
     notify_extra: dict[str, Any] | None = None,
+    audit_also: Sequence[AuditEvent] = (),
 ) -> DossierEvent:
     """Leave the trace of one change: the event, the audit event (subject: the applicant's account), the
     national-portal sync message when the status changed, the applicant's notification, and the change of
-    the daily roll-ups (``rollups.apply``; the dossier must come from ``locked`` or be new)."""
+    the daily roll-ups (``rollups.apply``; the dossier must come from ``locked`` or be new). ``audit_also``:
+    audit events the change built but did not write (a filing's reused documents), written with its own in
+    one INSERT."""
     event = DossierEvent(
         dossier=dossier,
         at=now(),
@@ -216,7 +221,7 @@ def record(
     if attachment is not None:
         event.attachment = attachment
     event.save()
-    audit_record(
+    own = audit_event_build(
         actor=acting.user if acting else None,
         action=f"dossiers.{action}",
         obj=dossier,
@@ -225,6 +230,7 @@ def record(
         actor_role=acting.role if acting else "",
         details={"code": dossier.code, "from": from_status, "to": dossier.status, **(details or {})},
     )
+    audit_events_record([*audit_also, own])
     status_changed = dossier.status != from_status
     if status_changed:
         portal_message_queue(dossier=dossier, is_first=not from_status)

@@ -18,7 +18,7 @@ from hanoismart.common.errors import InvalidInput, PermissionDenied
 from hanoismart.directory.models import AgencyKind
 from hanoismart.directory.selectors import agency_committee_of
 from hanoismart.documents.files import upload_check
-from hanoismart.documents.selectors import documents_matching
+from hanoismart.documents.selectors import documents_for_papers
 from hanoismart.documents.services import documents_reuse_record
 from hanoismart.dossiers import deadlines
 from hanoismart.dossiers.models import (
@@ -142,7 +142,7 @@ def _stored_documents(
                 type_codes.add(component.document_type_code)
     if not wanted:
         return {}
-    found = documents_matching(actor=actor, type_code=type_codes).filter(public_id__in=wanted)
+    found = documents_for_papers(actor=actor, public_ids=wanted, type_codes=type_codes)
     return {document.public_id: document for document in found}
 
 
@@ -229,10 +229,16 @@ def _city_payment(dossier: Dossier) -> None:
 
 
 def _save_papers(
-    dossier: Dossier, papers: list[_Paper], *, actor: Any, supplement: bool = False
+    dossier: Dossier,
+    papers: list[_Paper],
+    *,
+    actor: Any,
+    supplement: bool = False,
+    audit_events: list[Any] | None = None,
 ) -> list[DossierComponent]:
     """Write the papers in one INSERT (an upload's file is stored first), count the reuse of the store's
-    documents in one UPDATE, and add them to the roll-ups. Returns the rows written."""
+    documents in one UPDATE, and add them to the roll-ups. Returns the rows written. With ``audit_events``
+    the reuse's audit events are added to it for the caller to write (else they are written here)."""
     rows = []
     for paper in papers:
         row = DossierComponent(
@@ -257,7 +263,9 @@ def _save_papers(
     DossierComponent.objects.bulk_create(rows)
     reused = [paper.document for paper in papers if paper.document is not None]
     if reused:
-        documents_reuse_record(actor=actor, documents=reused, dossier_code=dossier.code)
+        documents_reuse_record(
+            actor=actor, documents=reused, dossier_code=dossier.code, audit_events=audit_events
+        )
     rollups.components_added(dossier, sources=[paper.source for paper in papers])
     return rows
 
@@ -273,8 +281,8 @@ def _remember_papers(dossier: Dossier, rows: list[DossierComponent]) -> None:
 
 def _create(dossier: Dossier, *, actor: Any, papers: list[_Paper], idempotency_key: str, build) -> Dossier:
     """Allocate the code and write the dossier, its papers and its trace in one transaction (a savepoint
-    when the caller has one); a concurrent retry with the same key loses on the unique constraint and gets
-    the winner's dossier."""
+    when the caller has one); a retry with the same key (after the first, or at the same time) fails on the
+    unique constraint at the dossier's INSERT, before any file is stored, and gets the first one's dossier."""
     try:
         with transaction.atomic():
             dossier.code = dossier_code_allocate(
@@ -282,9 +290,10 @@ def _create(dossier: Dossier, *, actor: Any, papers: list[_Paper], idempotency_k
             )
             dossier.save()
             rollups.track_new(dossier)
-            rows = _save_papers(dossier, papers, actor=actor)
+            audit_events: list[Any] = []  # the reuse's, written with the dossier's own in one INSERT
+            rows = _save_papers(dossier, papers, actor=actor, audit_events=audit_events)
             _city_payment(dossier)
-            build(dossier)
+            build(dossier, audit_events)
     except IntegrityError:
         existing = _existing(actor, idempotency_key)
         if existing is None:
@@ -308,12 +317,58 @@ def dossier_submit(
 ) -> Dossier:
     """File a dossier online (status 1, submitted). Ward-level procedures go to the People's Committee of
     ``unit`` (default the actor's ward; another ward only where the procedure allows it); city-level ones to
-    the procedure's agency. A retry with the same ``idempotency_key`` returns the dossier already filed."""
+    the procedure's agency. A retry with the same ``idempotency_key`` returns the dossier already filed.
+
+    The retry is found when it happens rather than looked for on every filing: a filing checks and builds
+    the dossier, and its INSERT meets the (filer, key) unique constraint, before any paper's file is stored,
+    when the key was used; a retry whose input no longer passes the checks gets the dossier too."""
     base.require_signed_in(actor)
     key = _check_key(idempotency_key)
-    existing = _existing(actor, key)
-    if existing is not None:
-        return existing
+    try:
+        dossier, papers = _online_dossier(
+            actor=actor,
+            case=case,
+            form_data=form_data,
+            components=components,
+            unit=unit,
+            delivery_method=delivery_method,
+            delivery_address=delivery_address,
+            applicant_organisation=applicant_organisation,
+            idempotency_key=key,
+        )
+    except (InvalidInput, PermissionDenied):
+        existing = _existing(actor, key)
+        if existing is not None:
+            return existing
+        raise
+
+    def build(saved: Dossier, audit_also: list[Any]) -> None:
+        acting = base.Acting(user=actor, role="applicant", label=str(actor))
+        base.record(
+            saved,
+            acting=acting,
+            action="submit",
+            from_status="",
+            details={"channel": saved.channel},
+            audit_also=audit_also,
+        )
+
+    return _create(dossier, actor=actor, papers=papers, idempotency_key=key, build=build)
+
+
+def _online_dossier(
+    *,
+    actor: Any,
+    case: Case,
+    form_data: dict[str, Any],
+    components: list[ComponentInput],
+    unit: Any,
+    delivery_method: str,
+    delivery_address: str,
+    applicant_organisation: Any,
+    idempotency_key: str,
+) -> tuple[Dossier, list[_Paper]]:
+    """The checks of an online filing, and the dossier they allow (not saved) with its papers."""
     _check_case(case)
     if applicant_organisation is not None:
         from hanoismart.identity.selectors.organisations import acting_as
@@ -346,19 +401,14 @@ def dossier_submit(
         delivery_address=address,
         submitted_at=moment,
         created_by=actor,
-        idempotency_key=key,
+        idempotency_key=idempotency_key,
     )
     if steps:
         dossier.step_due_at = deadlines.step_due_at(
             base.calendar(), started_at=moment, working_hours=steps[0].working_hours
         )
     _fees(dossier, channel="online")
-
-    def build(saved: Dossier) -> None:
-        acting = base.Acting(user=actor, role="applicant", label=str(actor))
-        base.record(saved, acting=acting, action="submit", from_status="", details={"channel": saved.channel})
-
-    return _create(dossier, actor=actor, papers=papers, idempotency_key=key, build=build)
+    return dossier, papers
 
 
 def _desk_agency(*, actor: Any, case: Case) -> Any:
@@ -459,7 +509,14 @@ def dossier_register_at_desk(
     _fees(dossier, channel="counter")
     acting = base.acting_as_staff(actor, dossier, DossierPermission.DOSSIER_REGISTER)
 
-    def build(saved: Dossier) -> None:
-        base.record(saved, acting=acting, action="register", from_status="", details={"channel": channel})
+    def build(saved: Dossier, audit_also: list[Any]) -> None:
+        base.record(
+            saved,
+            acting=acting,
+            action="register",
+            from_status="",
+            details={"channel": channel},
+            audit_also=audit_also,
+        )
 
     return _create(dossier, actor=actor, papers=papers, idempotency_key=key, build=build)
