@@ -121,6 +121,14 @@ def test_agency_list_filters(seeded):
     assert agency_committee_of(Unit.objects.get(code="00070")).name == "UBND Phường Hoàn Kiếm"
 
 
+def test_the_committee_of_a_unit_id_comes_with_its_unit_in_one_query(seeded, django_assert_num_queries):
+    ward = Unit.objects.get(code="00070")
+
+    with django_assert_num_queries(1):
+        committee = agency_committee_of(ward.pk)
+        assert (committee.name, committee.unit.code) == ("UBND Phường Hoàn Kiếm", "00070")
+
+
 def test_working_calendar_reads_announced_days_once_per_process(db, django_assert_num_queries):
     CalendarDay.objects.create(date=dt.date(2027, 2, 11), kind=CalendarDayKind.DAY_OFF, reason="Tết")
     CalendarDay.objects.create(date=dt.date(2027, 2, 20), kind=CalendarDayKind.WORKING_DAY, reason="Làm bù")

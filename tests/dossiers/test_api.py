@@ -97,7 +97,7 @@ def test_filing_reads_and_writes_a_fixed_number_of_queries(
     # the process keeps the case's rows, and only reads them to compare: not the ORM's four queries
     case_for_filing(procedure_code=birth_case.procedure.national_code, case_code=birth_case.code)
 
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(14):
         response = client.post(
             "/api/v1/dossiers",
             body,

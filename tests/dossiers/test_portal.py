@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from importlib import import_module
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -90,3 +92,73 @@ def test_simulator_never_records_one_message_twice(personas, desk, birth_case):
 def test_backoff_doubles_up_to_six_hours():
     assert [retry_delay(attempts=n) for n in (1, 2, 3)] == [dt.timedelta(minutes=m) for m in (1, 2, 4)]
     assert retry_delay(attempts=30) == dt.timedelta(hours=6)
+
+
+def test_a_filings_message_goes_in_five_statements(personas, birth_case, django_assert_num_queries):
+    # given a filing's one message
+    dossier = submit(personas.resident, birth_case)
+
+    # when the worker delivers it: the claim (UPDATE … RETURNING), the simulator's INSERT, the row marked
+    # delivered, the roll-ups' hook (the dossier locked; not received yet, so nothing to count) and the
+    # claim that finds nothing more; the savepoint's two statements stand for the worker's BEGIN/COMMIT
+    with django_assert_num_queries(7):
+        delivered = portal_deliver_dossier(dossier_id=dossier.pk)
+
+    # then
+    assert delivered == 1
+    message = PortalSyncMessage.objects.get(dossier=dossier)
+    assert (message.state, message.attempts, message.last_error) == (SyncState.DELIVERED, 1, "")
+    record = PortalSimulatorRecord.objects.get()
+    assert (record.dossier_code, record.sequence, record.status) == (dossier.code, 1, "1")
+    assert record.payload == {**message.payload, "sequence": 1}
+
+
+def test_a_message_leased_by_another_worker_holds_back_the_dossier(personas, desk, birth_case):
+    dossier = submit(personas.resident, birth_case)
+    dossier_act(actor=desk.clerk, dossier=dossier, action="receive")  # two queued: 1 and 2
+    lease = timezone.now() + dt.timedelta(minutes=1)
+    PortalSyncMessage.objects.filter(dossier=dossier, sequence=1).update(attempts=1, next_attempt_at=lease)
+
+    assert portal_deliver_dossier(dossier_id=dossier.pk) == 0
+
+    assert list(PortalSyncMessage.objects.values_list("sequence", "state", "attempts")) == [
+        (1, "pending", 1),
+        (2, "pending", 0),
+    ]
+    assert PortalSimulatorRecord.objects.count() == 0
+
+
+def test_a_failed_message_holds_back_the_later_ones(personas, desk, birth_case):
+    dossier = submit(personas.resident, birth_case)
+    dossier_act(actor=desk.clerk, dossier=dossier, action="receive")
+    PortalSyncMessage.objects.filter(dossier=dossier, sequence=1).update(state=SyncState.FAILED)
+
+    assert portal_deliver_dossier(dossier_id=dossier.pk) == 0
+
+    assert PortalSyncMessage.objects.get(dossier=dossier, sequence=2).attempts == 0
+    assert PortalSimulatorRecord.objects.count() == 0
+
+
+def test_the_migration_keys_the_records_already_received():
+    # given records from before the key: the sequence only in the payload, one of them received twice
+    from django.apps import apps
+    from django.db import connection
+
+    fill_sequences = import_module("hanoismart.dossiers.migrations.0006_portal_simulator_key").fill_sequences
+    first = PortalSimulatorRecord.objects.create(dossier_code="A", status="1", payload={"sequence": 1})
+    second = PortalSimulatorRecord.objects.create(dossier_code="A", status="2", payload={"sequence": 2})
+    again = PortalSimulatorRecord.objects.create(dossier_code="A", status="1", payload={"sequence": 1})
+    other = PortalSimulatorRecord.objects.create(dossier_code="B", status="1", payload={"sequence": 1})
+    bare = PortalSimulatorRecord.objects.create(dossier_code="B", status="2", payload={})
+
+    # when
+    fill_sequences(apps, SimpleNamespace(connection=connection))
+
+    # then the earliest record of each message holds the key
+    assert dict(PortalSimulatorRecord.objects.values_list("pk", "sequence")) == {
+        first.pk: 1,
+        second.pk: 2,
+        again.pk: None,
+        other.pk: 1,
+        bare.pk: None,
+    }

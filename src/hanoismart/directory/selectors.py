@@ -116,10 +116,13 @@ def agency_list(
     return agencies.order_by("code")
 
 
-def agency_committee_of(unit: Unit) -> Agency | None:
-    """The active People's Committee serving ``unit``, if there is one."""
+def agency_committee_of(unit: Unit | int) -> Agency | None:
+    """The active People's Committee serving ``unit`` (a unit or its id), if there is one, with its unit
+    read in the same query: a caller holding only the id (``user.ward_id``) need not read the unit first."""
+    unit_id = unit.pk if isinstance(unit, Unit) else unit
     return (
-        Agency.objects.filter(unit=unit, kind=AgencyKind.PEOPLES_COMMITTEE, is_active=True)
+        Agency.objects.filter(unit_id=unit_id, kind=AgencyKind.PEOPLES_COMMITTEE, is_active=True)
+        .select_related("unit")
         .order_by("code")
         .first()
     )

@@ -412,15 +412,24 @@ class PortalSyncMessage(models.Model):
 
 
 class PortalSimulatorRecord(models.Model):
-    """What the national portal simulator received (the demo's and the tests' stand-in for the portal)."""
+    """What the national portal simulator received (the demo's and the tests' stand-in for the portal), at
+    most once per (dossier code, message sequence)."""
 
-    dossier_code = models.CharField(max_length=60, db_index=True)
+    dossier_code = models.CharField(max_length=60)
+    # The message's sequence: with the code, the key that makes a re-sent message a no-op (ON CONFLICT DO
+    # NOTHING). Empty only for records written without one (rows older than the key, test stand-ins).
+    sequence = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=2)
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dossier_code", "sequence"], name="portal_simulator_message_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.dossier_code} → {self.status}"

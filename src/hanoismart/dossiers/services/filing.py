@@ -100,16 +100,14 @@ def _delivery(delivery_method: str, delivery_address: str) -> tuple[str, str]:
 def _online_agency(*, actor: Any, case: Case, unit: Any) -> Any:
     procedure = case.procedure
     if procedure.level == Level.WARD_COMMUNE:
-        unit = unit or actor.ward
-        if unit is None:
+        unit_id = unit.pk if unit is not None else actor.ward_id
+        if unit_id is None:
             raise InvalidInput(_("Choose the ward or commune to file with."), code="unit_missing")
-        if unit.pk != actor.ward_id and not procedure.may_file_outside_ward:
+        if unit_id != actor.ward_id and not procedure.may_file_outside_ward:
             raise InvalidInput(
                 _("This procedure is filed with the ward or commune where you live."), code="outside_ward"
             )
-        agency = agency_committee_of(unit)
-        if agency is not None:
-            agency.unit = unit  # the unit it was found by: the dossier's unit without reading it again
+        agency = agency_committee_of(unit_id)  # with its unit, the dossier's, in the same query
     else:
         agency = procedure.agency if procedure.agency and procedure.agency.is_active else None
     if agency is None:

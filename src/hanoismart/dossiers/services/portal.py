@@ -1,18 +1,21 @@
 """Keeping the national public service portal in sync: each status change queued a ``PortalSyncMessage``
 (``base.portal_message_queue``); these deliver them in sequence order per dossier through an adapter
 (``settings.NATIONAL_PORTAL_ADAPTER``; the default simulator writes ``PortalSimulatorRecord``), with
-retries and exponential backoff. A message is claimed with a conditional UPDATE (a lease), so two workers
-never deliver it twice, and the simulator keys its record by (dossier, sequence)."""
+retries and exponential backoff. A message is claimed with one conditional ``UPDATE … RETURNING`` (a
+lease), so two workers never deliver it twice, and the simulator keys its record by (dossier code,
+sequence)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -39,17 +42,17 @@ class PortalAdapter(Protocol):
 
 
 class SimulatorPortal:
-    """The demo's national portal: records what it received, once per message."""
+    """The demo's national portal: records what it received, once per message (one INSERT that the
+    (dossier code, sequence) key turns into a no-op for a message sent again)."""
 
     def send(self, *, message: PortalSyncMessage) -> None:
-        payload = {**message.payload, "sequence": message.sequence}
-        exists = PortalSimulatorRecord.objects.filter(
-            dossier_code=message.payload.get("code", ""), payload__sequence=message.sequence
-        ).exists()
-        if not exists:
-            PortalSimulatorRecord.objects.create(
-                dossier_code=message.payload.get("code", ""), status=message.status, payload=payload
-            )
+        record = PortalSimulatorRecord(
+            dossier_code=message.payload.get("code", ""),
+            sequence=message.sequence,
+            status=message.status,
+            payload={**message.payload, "sequence": message.sequence},
+        )
+        PortalSimulatorRecord.objects.bulk_create([record], ignore_conflicts=True)
 
 
 def portal_adapter() -> PortalAdapter:
@@ -69,28 +72,73 @@ def _claimable(now: dt.datetime) -> Q:
     )
 
 
+@functools.cache
+def _claim_sql(vendor: str) -> str:
+    """Lease the dossier's first undelivered message, if it may be attempted now, and return it: the
+    ``_claimable`` rule, in one statement (a failed or leased first message holds the later ones back)."""
+    meta = PortalSyncMessage._meta
+    quote = connections[router.db_for_write(PortalSyncMessage)].ops.quote_name
+    names = ("id", "dossier", "sequence", "state", "attempts", "next_attempt_at")
+    c = {name: quote(meta.get_field(name).column) for name in names}
+    table = quote(meta.db_table)
+    returning = ", ".join(quote(field.column) for field in meta.concrete_fields)
+    first_undelivered = (
+        f"SELECT {c['id']} FROM {table} WHERE {c['dossier']} = %s AND {c['state']} <> %s"  # noqa: S608 - names from _meta
+        f" ORDER BY {c['sequence']} LIMIT 1"
+    )
+    return (
+        f"UPDATE {table} SET {c['next_attempt_at']} = %s, {c['attempts']} = {c['attempts']} + 1"  # noqa: S608
+        f" WHERE {c['id']} = ({first_undelivered}) AND {c['state']} = %s"
+        f" AND ({c['next_attempt_at']} IS NULL OR {c['next_attempt_at']} <= %s) AND {c['attempts']} < %s"
+        f" RETURNING {returning}"
+    )
+
+
+def _from_row(connection: BaseDatabaseWrapper, row: tuple[Any, ...]) -> PortalSyncMessage:
+    """The message from a row of ``PortalSyncMessage``'s columns, converted as the ORM converts them."""
+    fields = PortalSyncMessage._meta.concrete_fields
+    values = []
+    for field, value in zip(fields, row, strict=True):
+        col = field.get_col(PortalSyncMessage._meta.db_table)
+        for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+            value = converter(value, col, connection)
+        values.append(value)
+    return PortalSyncMessage.from_db(connection.alias, [field.attname for field in fields], values)
+
+
+def _claim_next(dossier_id: int) -> PortalSyncMessage | None:
+    """Claim the dossier's next message (``_claim_sql``): the leased row with its attempt counted, or None
+    when there is none to attempt now (all delivered, the first failed, not due yet, or leased by another
+    worker)."""
+    now = timezone.now()
+    connection = connections[router.db_for_write(PortalSyncMessage)]
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [
+        adapt(now + CLAIM_LEASE),
+        dossier_id,
+        SyncState.DELIVERED,
+        SyncState.PENDING,
+        adapt(now),
+        settings.NATIONAL_PORTAL_MAX_ATTEMPTS,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(connection.vendor), params)
+        row = cursor.fetchone()
+    return _from_row(connection, row) if row is not None else None
+
+
 def portal_deliver_dossier(*, dossier_id: int) -> int:
     """Deliver the dossier's pending messages in sequence order, stopping at the first that fails (a later
-    status must not overtake an earlier one). Returns how many were delivered."""
+    status must not overtake an earlier one). Returns how many were delivered.
+
+    Per message: the claim, the adapter's send, the row marked delivered and the roll-ups' hook; the next
+    message is claimed in the same transaction, after the hook has locked the dossier, so a message queued
+    by a status change meanwhile is either claimed here or queued after this commit (and its own task finds
+    this one delivered)."""
     delivered = 0
     adapter = portal_adapter()
-    while True:
-        now = timezone.now()
-        first_pending = (
-            PortalSyncMessage.objects.filter(dossier_id=dossier_id)
-            .exclude(state=SyncState.DELIVERED)
-            .order_by("sequence")
-            .first()
-        )
-        if first_pending is None or first_pending.state == SyncState.FAILED:
-            return delivered
-        lease_until = now + CLAIM_LEASE
-        claimed = PortalSyncMessage.objects.filter(_claimable(now), pk=first_pending.pk).update(
-            next_attempt_at=lease_until, attempts=F("attempts") + 1
-        )
-        if not claimed:
-            return delivered
-        message = PortalSyncMessage.objects.get(pk=first_pending.pk)
+    message = _claim_next(dossier_id)
+    while message is not None:
         try:
             with transaction.atomic():
                 adapter.send(message=message)
@@ -99,6 +147,7 @@ def portal_deliver_dossier(*, dossier_id: int) -> int:
                 message.last_error = ""
                 message.save(update_fields=["state", "delivered_at", "last_error"])
                 rollups.portal_delivered(dossier_id=dossier_id)
+                following = _claim_next(dossier_id)
         except Exception as exc:  # the portal's answer or a bug: either way, retry later
             permanent = isinstance(exc, PortalError) and exc.permanent
             out_of_attempts = message.attempts >= settings.NATIONAL_PORTAL_MAX_ATTEMPTS
@@ -110,6 +159,8 @@ def portal_deliver_dossier(*, dossier_id: int) -> int:
             logger.warning("Portal sync of %s #%s failed: %s", dossier_id, message.sequence, exc)
             return delivered
         delivered += 1
+        message = following
+    return delivered
 
 
 def portal_dossiers_due(*, limit: int = 500) -> list[int]:
