@@ -10,26 +10,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hanoismart.dossiers.models import OPEN_STATUSES, Dossier
+from hanoismart.dossiers.selectors.rollups import DueDossier
 
 #: Public ids read per query (well below SQLite's limit of bound parameters).
 BATCH = 2000
 
 
 @dataclass(frozen=True)
-class DossierClock:
-    """One dossier's status and clock; the other fields are what an overdue alert is raised from (the same
-    names as ``rollups.PassingDue``)."""
+class DossierClock(DueDossier):
+    """One dossier's status and clock, with what an overdue alert is raised from (``DueDossier``)."""
 
-    id: int
-    public_id: uuid.UUID
-    code: str
-    unit_id: int
-    agency_id: int
-    procedure_name: str
     status: str
-    due_at: dt.datetime | None
     paused_since: dt.datetime | None
-    assignee_id: int | None
 
     @property
     def is_open(self) -> bool:
@@ -56,10 +48,10 @@ def dossier_clocks(*, public_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Dossie
                 "unit_id",
                 "agency_id",
                 "procedure__name",
-                "status",
                 "due_at",
-                "paused_since",
                 "assignee_id",
+                "status",
+                "paused_since",
             )
         )
         for row in rows:

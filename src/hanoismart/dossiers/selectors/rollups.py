@@ -55,9 +55,9 @@ class FigureRow:
     figures: dict[str, int]
 
 
-@dataclass
-class PassingDue:
-    """An open, running dossier whose due moment falls in a window (the IOC raises an alert for it)."""
+@dataclass(frozen=True)
+class DueDossier:
+    """What an overdue alert is raised from: the dossier, where it is handled, its due moment and holder."""
 
     id: int
     public_id: uuid.UUID
@@ -65,8 +65,13 @@ class PassingDue:
     unit_id: int
     agency_id: int
     procedure_name: str
-    due_at: dt.datetime
-    assignee_id: int | None = None
+    due_at: dt.datetime | None
+    assignee_id: int | None
+
+
+@dataclass(frozen=True)
+class PassingDue(DueDossier):
+    """An open, running dossier whose due moment falls in a window (the IOC raises an alert for it)."""
 
 
 @dataclass

@@ -206,7 +206,8 @@ def related_of(dossier_id: int) -> Related:
     )
 
 
-def _add(out: Contribution, key: RollupKey, figures: dict[str, int]) -> None:
+def _add(out: dict[Any, dict[str, int]], key: tuple[Any, ...], figures: dict[str, int]) -> None:
+    """Add ``figures`` to ``out[key]`` (created empty), leaving zero amounts out."""
     row = out.setdefault(key, {})
     for name, amount in figures.items():
         if amount:
@@ -451,16 +452,12 @@ def rollup_add(deltas: Contribution) -> None:
     agencies: dict[tuple[Any, ...], dict[str, int]] = {}
     for key, figures in deltas.items():
         if any(figures.values()):
-            row = agencies.setdefault(key[:3], {})
-            for name, amount in figures.items():
-                row[name] = row.get(name, 0) + amount
+            _add(agencies, key[:3], figures)
     if agencies:
         _upsert(DossierAgencyDayRollup, AGENCY_KEY_COLUMNS, agencies)
         months: dict[tuple[Any, ...], dict[str, int]] = {}
         for (day, unit_id, agency_id), figures in agencies.items():
-            row = months.setdefault((day.replace(day=1), unit_id, agency_id), {})
-            for name, amount in figures.items():
-                row[name] = row.get(name, 0) + amount
+            _add(months, (day.replace(day=1), unit_id, agency_id), figures)
         _upsert(DossierAgencyMonthRollup, MONTH_KEY_COLUMNS, months)
 
 

@@ -25,9 +25,9 @@ def live_token(
     """A token of what the overview and the alerts feed of ``unit`` show at ``now``: the last roll-up change
     (every dossier write that moves a figure, or its open state), the next moments the clock moves a stock
     figure (a running dossier turning overdue, or due soon: ``next_due_moments``), the newest alert and the
-    last alert change in scope, and the day (the default period moves at midnight). Four index probes
-    besides the scope; ``scope``: the actor's, when the caller has it. ``PermissionDenied`` outside the
-    scope."""
+    last alert change in scope, and the day (the default period moves at midnight). Four queries besides
+    the scope: three index probes (the two due moments, the last roll-up change) and one over the alerts in
+    scope; ``scope``: the actor's, when the caller has it. ``PermissionDenied`` outside the scope."""
     scope = scope_for(actor=actor, scope=scope)
     chosen = scope_unit(scope, unit)
     now = now or timezone.now()

@@ -11,8 +11,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from hanoismart.dossiers.selectors.open_state import DossierClock
-from hanoismart.dossiers.selectors.rollups import PassingDue, dossiers_passing_due
+from hanoismart.dossiers.selectors.rollups import DueDossier, dossiers_passing_due
 from hanoismart.ioc.models import Alert, AlertAction, AlertEvent, AlertKind
 from hanoismart.reporting.selectors import ReportState, completeness, form_list, period_list
 
@@ -64,7 +63,7 @@ def overdue_key(public_id: Any, due_at: dt.datetime) -> str:
     return f"dossier_overdue:{public_id}:{utc(due_at)}"
 
 
-def raise_overdue(rows: Iterable[PassingDue | DossierClock], now: dt.datetime) -> list[Alert]:
+def raise_overdue(rows: Iterable[DueDossier], now: dt.datetime) -> list[Alert]:
     """An alert for each dossier of ``rows`` past its due moment, unless it has one for that moment, owned by
     the dossier's holder."""
     rows = [row for row in rows if row.due_at is not None]
