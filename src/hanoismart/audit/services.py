@@ -1,6 +1,7 @@
 """Recording audit events: every service that writes (or opens) personal data calls ``audit_record``, or, for
 several events of one write, builds them with ``audit_event_build`` and records them together with
-``audit_events_record`` (one INSERT)."""
+``audit_events_record`` (one INSERT), or has them written by the very statement of its own write
+(``audit_events_statements``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from hanoismart.audit.models import AuditEvent
 
@@ -60,6 +62,34 @@ def _insert_sql(alias: str, rows: int) -> str:
     )
 
 
+def _event_params(event: AuditEvent, connection: BaseDatabaseWrapper) -> list[Any]:
+    # As save() prepares them: the auto_now_add time, JSON, the IP address.
+    return [field.get_db_prep_save(field.pre_save(event, True), connection=connection) for field in _FIELDS]
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_from_sql(alias: str, source: str) -> str:
+    quote = connections[alias].ops.quote_name
+    return "INSERT INTO {} ({}) SELECT {} FROM {}".format(  # noqa: S608 - names from _meta, source from code
+        quote(AuditEvent._meta.db_table),
+        ", ".join(quote(field.column) for field in _FIELDS),
+        ", ".join(["%s"] * len(_FIELDS)),
+        source,
+    )
+
+
+def audit_events_statements(
+    events: Sequence[AuditEvent], *, alias: str, source: str
+) -> list[tuple[str, list[Any]]]:
+    """``audit_events_record`` as statements for a caller to run inside a statement of its own (a
+    data-modifying WITH on PostgreSQL), so that a write and its audit events are one round trip: one
+    ``INSERT ... SELECT ... FROM source`` and its parameters per event, which records the event only when the
+    caller's common table ``source`` has a row (the write happened). Values prepared as ``save()`` does."""
+    connection = connections[alias]
+    sql = _insert_from_sql(alias, source)
+    return [(sql, _event_params(event, connection)) for event in events]
+
+
 def audit_events_record(events: Sequence[AuditEvent]) -> list[AuditEvent]:
     """Append ``events`` (from ``audit_event_build``) to the log in one INSERT, in the caller's transaction.
 
@@ -74,11 +104,7 @@ def audit_events_record(events: Sequence[AuditEvent]) -> list[AuditEvent]:
     with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
         for start in range(0, len(events), batch):
             chunk = events[start : start + batch]
-            values = [
-                field.get_db_prep_save(field.pre_save(event, True), connection=connection)
-                for event in chunk
-                for field in _FIELDS
-            ]
+            values = [value for event in chunk for value in _event_params(event, connection)]
             cursor.execute(_insert_sql(alias, len(chunk)), values)
     for event in events:
         event._state.adding = False

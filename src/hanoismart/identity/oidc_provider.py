@@ -11,11 +11,11 @@ import hashlib
 import hmac
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 from jwcrypto import jws
 from oauth2_provider.models import (
@@ -31,17 +31,27 @@ from oauthlib.oauth2.rfc6749 import errors
 from hanoismart.audit.services import audit_record
 from hanoismart.identity.models import ClientApp, ReleaseChannel, User
 from hanoismart.identity.selectors.oidc import app_scopes
-from hanoismart.identity.services.oidc import Release, data_releases_record, token_issued_record
+from hanoismart.identity.services.oidc import (
+    Release,
+    data_releases_record,
+    token_issued_record,
+    token_issued_records,
+)
 from hanoismart.identity.token_path import (
+    LiveRefreshToken,
+    Rotation,
     access_token_insert,
+    access_token_issue,
+    client_app_and_refresh_token,
     client_app_for_token,
     consents_granted,
     id_token_insert,
     id_token_sign,
     refresh_token_insert,
     refresh_token_live,
-    refresh_token_revoke_for_rotation,
+    refresh_token_rotate,
     signing_key_set,
+    token_columns,
 )
 
 AccessToken = get_access_token_model()
@@ -130,6 +140,11 @@ def user_claims(user: User, app: ClientApp, scopes: set[str]) -> dict[str, Any]:
     return claims
 
 
+def _checksum(token: str) -> str:
+    """The column a token is looked up by (django-oauth-toolkit's ``token_checksum``)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 def _memo(request) -> dict[str, Any]:
     """What this token request has already read or decided (on the oauthlib request).
 
@@ -157,7 +172,13 @@ class HanoiSmartValidator(OAuth2Validator):
         if isinstance(client, ClientApp) and client.client_id == client_id and client.is_usable(request):
             return client
         request.client = None
-        app = client_app_for_token(client_id)
+        refresh_token = request.refresh_token if request.grant_type == "refresh_token" else None
+        if isinstance(refresh_token, str):
+            # A refresh: the app and the token in one query (validate_refresh_token takes the token).
+            app, live = client_app_and_refresh_token(client_id, _checksum(refresh_token))
+            _memo(request)["live"] = (refresh_token, live)
+        else:
+            app = client_app_for_token(client_id)
         if app is None:
             # Unknown. django-oauth-toolkit could still fetch a Client ID Metadata Document (off here).
             return super()._load_application(client_id, request) if oauth2_settings.CIMD_ENABLED else None
@@ -230,8 +251,8 @@ class HanoiSmartValidator(OAuth2Validator):
 
     def finalize_id_token(self, id_token, token, token_handler, request):
         """django-oauth-toolkit's, signing with the key parsed once per process (it parses the PEM twice per
-        token, and sets up jwcrypto's objects for each) and saving the ID token's row in the request's
-        transaction."""
+        token, and sets up jwcrypto's objects for each). The ID token's row is written with the tokens, in
+        save_bearer_token."""
         if request.client.algorithm != ClientApp.RS256_ALGORITHM:
             return super().finalize_id_token(id_token, token, token_handler, request)
         claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
@@ -240,16 +261,28 @@ class HanoiSmartValidator(OAuth2Validator):
         if "nonce" not in id_token and request.nonce:
             id_token["nonce"] = request.nonce
         signed = id_token_sign(id_token)
-        row = self._save_id_token(id_token["jti"], request, expiration_time)
-        request.access_token = row
-        request.id_token = row
+        _memo(request)["id_token"] = (id_token["jti"], expiration_time)
         return signed
+
+    def _id_token_save(self, request) -> None:
+        """Write the row of the ID token signed for this request, if any (django-oauth-toolkit's token code
+        finds it on the request)."""
+        pending = _memo(request).pop("id_token", None)
+        if pending is not None:
+            jti, expires = pending
+            row = self._save_id_token(jti, request, expires)
+            request.access_token = row  # as django-oauth-toolkit leaves it
+            request.id_token = row
+
+    @staticmethod
+    def _id_token_scope(request) -> str:
+        return request.scope or " ".join(request.scopes)
 
     def _save_id_token(self, jti, request, expires, *args, **kwargs):
         return id_token_insert(
             IDToken(
                 user=request.user,
-                scope=request.scope or " ".join(request.scopes),
+                scope=self._id_token_scope(request),
                 expires=expires,
                 jti=jti,
                 application=request.client,
@@ -306,15 +339,19 @@ class HanoiSmartValidator(OAuth2Validator):
     # -- refresh tokens ------------------------------------------------------------------------------------
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
-        """django-oauth-toolkit's check of a live refresh token in one query (the token, its access token and
-        its person), and a deactivated account's token is refused. A revoked, unknown or orphaned token
-        goes to django-oauth-toolkit, which also revokes the token's family when a rotated one is replayed."""
-        live = refresh_token_live(hashlib.sha256(refresh_token.encode("utf-8")).hexdigest())
+        """django-oauth-toolkit's check of a live refresh token in one query (the token, its access token's
+        expiry and scope, its person and the consents in force), and a deactivated account's token is
+        refused. A revoked, unknown or orphaned token goes to django-oauth-toolkit, which also revokes the
+        token's family when a rotated one is replayed."""
+        read = _memo(request).pop("live", None)  # read with the app, in _load_application
+        if read is not None and read[0] == refresh_token:
+            live = read[1]
+        else:
+            live = refresh_token_live(_checksum(refresh_token))
         if live is None:
             return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
-        access_token = live.access_token
         expire_delta = refresh_token_expire_timedelta()
-        if expire_delta and access_token.expires + expire_delta <= timezone.now():
+        if expire_delta and live.access_token_expires + expire_delta <= timezone.now():
             return False
         if live.user is not None and not live.user.is_active:
             return False
@@ -327,47 +364,117 @@ class HanoiSmartValidator(OAuth2Validator):
             _memo(request)["granted"] = set(live.consented_scopes)  # read with the token: no query more
         return True
 
-    def _save_bearer_token(self, token, request, *args, **kwargs):
-        previous = request.__dict__.get("refresh_token_instance")
-        if not (
-            isinstance(previous, RefreshToken)
-            and token.get("refresh_token")
+    def get_original_scopes(self, refresh_token, request, *args, **kwargs):
+        live = request.__dict__.get("refresh_token_instance")
+        if isinstance(live, LiveRefreshToken):
+            return live.access_token_scope
+        return super().get_original_scopes(refresh_token, request, *args, **kwargs)
+
+    def _rotates(self, token, request) -> bool:
+        """Whether this refresh rotates its token the plain way: a new pair, the old token revoked at once."""
+        return bool(
+            token.get("refresh_token")
             and "scope" in token
             and self.rotate_refresh_token(request)
             and not oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS
-        ):
-            return super()._save_bearer_token(token, request, *args, **kwargs)
-        self._check_and_set_request_resource(request)
-        now = timezone.now()
-        expires = now + timedelta(
-            seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)
         )
-        if not refresh_token_revoke_for_rotation(refresh_token=previous, now=now):
-            # Revoked since it was validated: used twice at once, or revoked by the resident.
-            _memo(request)["raced_family"] = previous.token_family
-            return None
-        request.refresh_token_instance = None
-        access_token = self._create_access_token(expires, request, token, source_refresh_token=previous)
-        self._create_refresh_token(request, token["refresh_token"], access_token, previous)
-        return None
+
+    def _rotate(self, token, request, previous: LiveRefreshToken) -> bool:
+        """django-oauth-toolkit's rotation, with the ID token, the data releases and the audit events, in one
+        statement (``token_path.refresh_token_rotate``); False when ``previous`` was revoked meanwhile."""
+        self._check_and_set_request_resource(request)
+        memo = _memo(request)
+        now = timezone.now()
+        expires = _expires(token, now)
+        resource = getattr(request, "resource", [])  # RFC 8707, as _check_and_set_request_resource left it
+        common = {
+            "user_id": previous.user_id,
+            "application_id": request.client.pk,
+            "created": now,
+            "updated": now,
+        }
+        id_token = None
+        if "id_token" in memo:
+            jti, id_token_expires = memo.pop("id_token")
+            id_token = {
+                **common,
+                "jti": jti,
+                "expires": id_token_expires,
+                "scope": self._id_token_scope(request),
+            }
+        records = token_issued_records(**self._issued(token, request, memo.get("releases", [])))
+        rotation = Rotation(
+            access_token={
+                **common,
+                **token_columns(token["access_token"]),
+                "expires": expires,
+                "scope": token["scope"],
+                "resource": resource,
+            },
+            refresh_token={
+                **common,
+                **token_columns(token["refresh_token"]),
+                "token_family": previous.token_family,  # the family, for reuse detection
+                "resource": resource,
+                "revoked": None,
+            },
+            id_token=id_token,
+            releases=records.releases,
+            audit_events=records.audit_events,
+        )
+        return refresh_token_rotate(previous=previous, now=now, rotation=rotation)
 
     # -- tokens --------------------------------------------------------------------------------------------
 
     def save_bearer_token(self, token, request, *args, **kwargs):
-        """Save the tokens and record the grant (audit) and what it releases, in one transaction (the token
-        view's own, see views/oidc.py)."""
-        memo = _memo(request)
-        with transaction.atomic(using=router.db_for_write(AccessToken), savepoint=False):
-            self._save_bearer_token(token, request, *args, **kwargs)
-            if "raced_family" not in memo:
-                self._record_token_issued(token, request, memo.get("releases", []))
-        if "raced_family" in memo:
-            # Outside the block above, which must not end in an exception: the family's revocation stays.
+        """Save the tokens and record the grant (audit) and what it releases, all or nothing: a refresh that
+        rotates its token in one statement on PostgreSQL (``_rotate``), anything else in one transaction
+        (the token view's own, see views/oidc.py)."""
+        previous = request.__dict__.get("refresh_token_instance")
+        if isinstance(previous, LiveRefreshToken) and self._rotates(token, request):
+            if self._rotate(token, request, previous):
+                return
+            # Revoked since it was validated: used twice at once, or revoked by the resident. Nothing was
+            # written; the family's revocation stays (the view commits refused requests too).
             if oauth2_settings.REFRESH_TOKEN_REUSE_PROTECTION:
-                RefreshToken.revoke_family(memo["raced_family"])
+                RefreshToken.revoke_family(previous.token_family)
             raise errors.InvalidGrantError(request=request)
+        if request.grant_type == "client_credentials" and "scope" in token and not token.get("refresh_token"):
+            self._issue_access_token(token, request)
+            return
+        if isinstance(previous, LiveRefreshToken):  # django-oauth-toolkit's own rotation needs its model
+            request.refresh_token_instance = previous.model_instance()
+        with transaction.atomic(using=router.db_for_write(AccessToken), savepoint=False):
+            self._id_token_save(request)
+            self._save_bearer_token(token, request, *args, **kwargs)
+            token_issued_record(**self._issued(token, request, _memo(request).get("releases", [])))
 
-    def _record_token_issued(self, token, request, releases: list[Release]) -> None:
+    def _issue_access_token(self, token, request) -> None:
+        """django-oauth-toolkit's saving of a client-credentials token (no person, no refresh token), with
+        the grant's audit event, in one statement (``token_path.access_token_issue``)."""
+        self._check_and_set_request_resource(request)
+        request.user = None
+        now = timezone.now()
+        records = token_issued_records(**self._issued(token, request, []))
+        access_token_issue(
+            access_token={
+                "user_id": None,
+                "source_refresh_token_id": None,
+                "id_token_id": None,
+                "application_id": request.client.pk,
+                **token_columns(token["access_token"]),
+                "expires": _expires(token, now),
+                "scope": token["scope"],
+                "resource": getattr(request, "resource", []),  # RFC 8707, as checked just above
+                "created": now,
+                "updated": now,
+            },
+            audit_events=records.audit_events,
+        )
+
+    def _issued(self, token, request, releases: list[Release]) -> dict[str, Any]:
+        """What ``token_issued_record`` records of this response: the app, the person (when one is
+        authenticated), the grant type, the scopes, and the releases (with the API scopes as one more)."""
         user = request.user if getattr(request.user, "is_authenticated", False) else None
         scopes = str(token.get("scope", "")).split()
         if user is None:
@@ -376,9 +483,13 @@ class HanoiSmartValidator(OAuth2Validator):
             api_scopes = set(scopes) - IDENTITY_SCOPES
             if api_scopes:
                 releases = [*releases, Release(scopes=api_scopes, claims=[], channel=ReleaseChannel.TOKEN)]
-        token_issued_record(
-            app=request.client, user=user, grant_type=request.grant_type, scopes=scopes, releases=releases
-        )
+        return {
+            "app": request.client,
+            "user": user,
+            "grant_type": request.grant_type,
+            "scopes": scopes,
+            "releases": releases,
+        }
 
     def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
         super().revoke_token(token, token_type_hint, request, *args, **kwargs)
@@ -389,6 +500,22 @@ class HanoiSmartValidator(OAuth2Validator):
             obj=request.client,
             details={"client_id": request.client.client_id, "token_type_hint": token_type_hint or ""},
         )
+
+
+def _expires(token, now: datetime) -> datetime:
+    """When the access token of ``token`` expires, as django-oauth-toolkit computes it."""
+    return now + timedelta(seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS))
+
+
+def token_request_needs_transaction(grant_type: str) -> bool:
+    """Whether the token view must run a request of this grant type in a transaction: not a refresh or a
+    client-credentials grant on PostgreSQL, which ``HanoiSmartValidator`` writes in one statement
+    (``refresh_token_rotate``, ``access_token_issue``), or in a transaction of its own when it leaves the
+    saving to django-oauth-toolkit; what a refused refresh writes (a replayed token's family, revoked) must
+    stay anyway. Saves BEGIN and COMMIT: two round trips."""
+    if grant_type not in ("refresh_token", "client_credentials"):
+        return True
+    return connections[router.db_for_write(RefreshToken)].vendor != "postgresql"
 
 
 _PERSONAL_CLAIMS = frozenset(claim for claims in CLAIMS_BY_SCOPE.values() for claim in claims)

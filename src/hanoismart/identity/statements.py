@@ -13,7 +13,7 @@ every query, and psycopg sets up its adapters again for each.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Generic, TypeVar
 
 from django.db import connections, models, router
@@ -87,12 +87,16 @@ class PreparedInsert(Generic[M]):
 
 
 class ModelColumns(Generic[M]):
-    """A model's columns in a hand-written SELECT (under a table alias), and the instance made from them."""
+    """Some or all of a model's columns in a hand-written SELECT (under a table alias), and the values, or the
+    instance, the ORM would have made from them."""
 
-    def __init__(self, model: type[M], table_alias: str) -> None:
+    def __init__(self, model: type[M], table_alias: str, field_names: Sequence[str] | None = None) -> None:
         self.model = model
         self.table_alias = table_alias
-        self.fields = list(model._meta.concrete_fields)
+        if field_names is None:
+            self.fields = list(model._meta.concrete_fields)
+        else:
+            self.fields = [model._meta.get_field(name) for name in field_names]
         self._converters: dict[str, list[tuple[Any, list[Callable]]]] = {}
 
     def __len__(self) -> int:
@@ -102,8 +106,8 @@ class ModelColumns(Generic[M]):
         quote = connection.ops.quote_name
         return ", ".join(f"{quote(self.table_alias)}.{quote(f.column)}" for f in self.fields)
 
-    def instance(self, values: Sequence[Any], connection: BaseDatabaseWrapper) -> M:
-        """The instance the ORM would have made from these column values."""
+    def convert(self, values: Sequence[Any], connection: BaseDatabaseWrapper) -> list[Any]:
+        """The Python values the ORM would have made from these column values."""
         converters = self._converters.get(connection.alias)
         if converters is None:
             converters = []
@@ -118,4 +122,60 @@ class ModelColumns(Generic[M]):
             for convert in field_converters:
                 value = convert(value, column, connection)
             converted.append(value)
-        return self.model.from_db(connection.alias, None, converted)
+        return converted
+
+    def instance(self, values: Sequence[Any], connection: BaseDatabaseWrapper) -> M:
+        """The instance the ORM would have made from these column values (all the model's columns)."""
+        return self.model.from_db(connection.alias, None, self.convert(values, connection))
+
+
+class RowInsert(Generic[M]):
+    """A new row of ``model`` from plain values by attribute name, without a model instance: the INSERT's text
+    made once per database and shape, the values prepared with the fields' ``get_db_prep_save`` as ``save()``
+    prepares them. ``pre_save`` does not run: the caller gives ``auto_now`` times and derived columns (a
+    token's checksum) itself.
+
+    ``computed`` gives some columns an SQL expression instead of a parameter (the primary key a common table
+    of the same statement returned, say); ``source`` makes it ``INSERT ... SELECT ... FROM source``, which
+    inserts the row only when ``source`` (a common table) has one.
+    """
+
+    def __init__(self, model: type[M]) -> None:
+        meta = model._meta
+        self.model = model
+        self.fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
+        self._sql: dict[tuple[Any, ...], str] = {}
+
+    def sql(
+        self,
+        connection: BaseDatabaseWrapper,
+        *,
+        computed: dict[str, str] | None = None,
+        source: str | None = None,
+        returning_pk: bool = False,
+    ) -> str:
+        computed = computed or {}
+        key = (connection.alias, tuple(computed.items()), source, returning_pk)
+        sql = self._sql.get(key)
+        if sql is None:
+            quote = connection.ops.quote_name
+            meta = self.model._meta
+            columns = ", ".join(quote(f.column) for f in self.fields)
+            values = ", ".join(computed.get(f.attname, "%s") for f in self.fields)
+            sql = f"INSERT INTO {quote(meta.db_table)} ({columns})"
+            # names from _meta, expressions and source from code
+            sql += f" SELECT {values} FROM {source}" if source else f" VALUES ({values})"  # noqa: S608
+            if returning_pk:
+                sql += f" RETURNING {quote(meta.pk.column)}"
+            sql = self._sql[key] = sql
+        return sql
+
+    def params(
+        self, connection: BaseDatabaseWrapper, values: dict[str, Any], *, computed: Collection[str] = ()
+    ) -> list[Any]:
+        """The parameters of ``sql(..., computed=...)``: every column's value but the computed ones."""
+        return [
+            f.get_db_prep_save(values[f.attname], connection=connection)
+            for f in self.fields
+            if f.attname not in computed
+        ]

@@ -1,5 +1,5 @@
 """The token endpoint's hot path: what each server process keeps between requests, and refresh-token rotation
-in a few statements.
+in one statement.
 
 Kept per process:
 
@@ -12,40 +12,48 @@ Kept per process:
   are picked up within ``APP_CACHE_SECONDS``.
 * the provider's signing keys, parsed once per PEM (``id_token_sign``, ``signing_key_set``).
 
-The reads and writes of a token request, as statements made once (``identity/statements.py``): the live
-refresh token with its access token and person in one query (``refresh_token_live``), the consents
-(``consents_granted``), and the inserts of the tokens, the ID token and the data-release row.
+The reads and writes of a token request, as statements made once (``identity/statements.py``): for a
+refresh, the app's version with the live refresh token, its access token, person and consents in one query
+(``client_app_and_refresh_token``); the new rows written from plain values, without model instances.
 
-Rotation (``refresh_token_revoke_for_rotation``): the old refresh token is revoked by one conditional UPDATE
-(which is also what tells two concurrent uses of the same token apart: only one of them changes the row)
-and its access token deleted; the new pair is then inserted. That is django-oauth-toolkit's rotation
-without its re-reads and row locks (it locks and re-reads the same rows three times).
+Rotation (``refresh_token_rotate``): the old refresh token is revoked by one conditional UPDATE (which is
+also what tells two concurrent uses of the same token apart: only one of them changes the row) and its
+access token deleted; the new pair, the ID token, the data releases and the audit events are inserted
+only when the UPDATE revoked the token. On PostgreSQL all of that is one statement, atomic by itself (a
+data-modifying WITH), and so is a client-credentials grant's token with its audit event
+(``access_token_issue``): a refresh costs two round trips, a grant two. That is django-oauth-toolkit's
+rotation without its re-reads and row locks (it locks and re-reads the same rows three times).
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import json
 import secrets
 import threading
 import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from django.db import DataError, connections, models, router
+from django.db import DataError, connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from jwcrypto import jwk
 from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.utils import jwk_from_pem
 
+from hanoismart.audit.models import AuditEvent
+from hanoismart.audit.services import audit_events_record, audit_events_statements
 from hanoismart.identity.models import ClientApp, Consent, DataRelease, User
 from hanoismart.identity.selectors.oidc import app_scopes
-from hanoismart.identity.statements import ModelColumns, PreparedInsert, statement_cursor
+from hanoismart.identity.statements import ModelColumns, PreparedInsert, RowInsert, statement_cursor
 
 APP_CACHE_SECONDS = 60
 APP_CACHE_SIZE = 1000
@@ -101,6 +109,11 @@ def client_app_for_token(client_id: str) -> ClientApp | None:
         version = _app_version(client_id)
     except (ValueError, DataError):  # a client ID the database cannot represent (a NUL byte): no such app
         return None
+    return _app_of_version(client_id, version)
+
+
+def _app_of_version(client_id: str, version: tuple[Any, ...] | None) -> ClientApp | None:
+    """The cached app if its version is ``version``, else the app loaded afresh (and cached)."""
     if version is None:
         return None
     cached = _apps.get(client_id)
@@ -190,14 +203,49 @@ AccessToken = get_access_token_model()
 IDToken = get_id_token_model()
 RefreshToken = get_refresh_token_model()
 
+# For the authorization-code flow, which saves the instances django-oauth-toolkit's code made.
 access_token_insert = PreparedInsert(AccessToken)
 refresh_token_insert = PreparedInsert(RefreshToken)
 id_token_insert = PreparedInsert(IDToken)
 data_release_insert = PreparedInsert(DataRelease)
 
-_live_refresh = ModelColumns(RefreshToken, "refresh")
-_live_access = ModelColumns(AccessToken, "access")
+# A refresh's new rows, written from plain values (no model instances).
+_access_row = RowInsert(AccessToken)
+_refresh_row = RowInsert(RefreshToken)
+_id_token_row = RowInsert(IDToken)
+_release_row = RowInsert(DataRelease)
+
+# What a refresh needs of the old refresh token and its access token (read narrowly), and all of the person.
+_LIVE_REFRESH_FIELDS = ("id", "user", "application", "access_token", "token_family", "resource")
+_LIVE_ACCESS_FIELDS = ("expires", "scope")
+_live_refresh = ModelColumns(RefreshToken, "refresh", _LIVE_REFRESH_FIELDS)
+_live_access = ModelColumns(AccessToken, "access", _LIVE_ACCESS_FIELDS)
 _live_user = ModelColumns(User, "person")
+
+
+@dataclass(frozen=True)
+class LiveRefreshToken:
+    """An unrevoked refresh token as a refresh needs it: its ids, its family, its access token's expiry and
+    scope, its person, and the scopes the person currently allows its app (None when not read with it)."""
+
+    id: int
+    user_id: int | None
+    application_id: int
+    access_token_id: int
+    token_family: uuid.UUID | None
+    resource: list[str]  # RFC 8707, as django-oauth-toolkit reads it from the refresh token
+    access_token_expires: datetime
+    access_token_scope: str
+    user: User | None
+    consented_scopes: frozenset[str] | None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    def model_instance(self) -> Any:
+        """The row as django-oauth-toolkit's model with its access token (one query), for its own code."""
+        return RefreshToken.objects.select_related("access_token").get(pk=self.id)
 
 
 def _quoted(connection: BaseDatabaseWrapper, model: type[models.Model], field: str) -> str:
@@ -210,8 +258,11 @@ _SCOPE_AGGREGATES = {"postgresql": "string_agg({}, ' ')", "sqlite": "group_conca
 
 
 @functools.cache
-def _live_refresh_sql(alias: str) -> tuple[str, bool]:
-    """The statement, and whether it reads the consents too (one parameter more, before the checksum)."""
+def _live_refresh_sql(alias: str, *, with_app: bool = False) -> tuple[str, bool]:
+    """The statement, and whether it reads the consents too (one parameter more, before the checksum).
+
+    ``with_app``: the app's version columns first, from the app with the client ID given after the checksum,
+    and the token's columns (NULL when there is no such token) after them."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     select = ", ".join(
@@ -234,37 +285,87 @@ def _live_refresh_sql(alias: str) -> tuple[str, bool]:
             f" WHERE {consent['user']} = {rt}.{rt_user} AND {consent['app']} = {rt}.{rt_app}"
             f" AND {consent['revoked_at']} IS NULL AND {consent['granted']} = %s)"
         )
-    sql = (
-        f"SELECT {select} FROM {quote(RefreshToken._meta.db_table)} {rt}"  # noqa: S608 - names from _meta
-        f" JOIN {quote(AccessToken._meta.db_table)} {at} ON {at}.{at_pk} = {rt}.{rt_access}"
+    refresh_table, access_table = quote(RefreshToken._meta.db_table), quote(AccessToken._meta.db_table)
+    joins = (
+        f" JOIN {access_table} {at} ON {at}.{at_pk} = {rt}.{rt_access}"
         f" LEFT JOIN {quote(User._meta.db_table)} {u} ON {u}.{u_pk} = {rt}.{rt_user}"
-        f" WHERE {rt}.{checksum} = %s AND {rt}.{revoked} IS NULL LIMIT 1"
     )
+    if with_app:
+        meta = ClientApp._meta
+        version = ", ".join(f"app.{quote(meta.get_field(name).column)}" for name in _VERSION_COLUMNS)
+        sql = (
+            f"SELECT {version}, {select} FROM {quote(meta.db_table)} app"  # noqa: S608 - names from _meta
+            f" LEFT JOIN ({refresh_table} {rt}{joins})"
+            f" ON {rt}.{checksum} = %s AND {rt}.{revoked} IS NULL"
+            f" WHERE app.{quote(meta.get_field('client_id').column)} = %s LIMIT 1"
+        )
+    else:
+        sql = (
+            f"SELECT {select} FROM {refresh_table} {rt}{joins}"  # noqa: S608 - names from _meta
+            f" WHERE {rt}.{checksum} = %s AND {rt}.{revoked} IS NULL LIMIT 1"
+        )
     return sql, aggregate is not None
 
 
-def refresh_token_live(checksum: str) -> Any | None:
-    """The unrevoked refresh token with this checksum, its access token and its person (``access_token`` and
-    ``user`` already set), in one query; None when there is none, or when it has lost its access token.
+def refresh_token_live(checksum: str) -> LiveRefreshToken | None:
+    """The unrevoked refresh token with this checksum, with its access token's expiry and scope, its person
+    and the consents in force, in one query; None when there is none, or when it has lost its access token.
 
-    Its ``consented_scopes`` are the scopes its person currently allows its app (``consents_granted``), read
-    by the same query; None when the database cannot say in one query (then ask ``consents_granted``)."""
+    ``consented_scopes`` is None when the database cannot say in the same query (then ask
+    ``consents_granted``)."""
     alias = router.db_for_read(RefreshToken)
-    connection = connections[alias]
     sql, with_consents = _live_refresh_sql(alias)
     cursor = statement_cursor(alias)
     cursor.execute(sql, [True, checksum] if with_consents else [checksum])
     row = cursor.fetchone()
+    return None if row is None else _live_from_row(row, connections[alias], with_consents)
+
+
+def client_app_and_refresh_token(
+    client_id: str, checksum: str
+) -> tuple[ClientApp | None, LiveRefreshToken | None]:
+    """``client_app_for_token(client_id)`` and ``refresh_token_live(checksum)`` in one query: a refresh
+    presents both at once."""
+    alias = router.db_for_read(RefreshToken)
+    sql, with_consents = _live_refresh_sql(alias, with_app=True)
+    cursor = statement_cursor(alias)
+    try:
+        cursor.execute(sql, [True, checksum, client_id] if with_consents else [checksum, client_id])
+    except (ValueError, DataError):  # a client ID the database cannot represent (a NUL byte): no such app
+        return None, None
+    row = cursor.fetchone()
     if row is None:
-        return None
+        return None, None
+    versions = len(_VERSION_COLUMNS)
+    app = _app_of_version(client_id, tuple(row[:versions]))
+    # No token: every column of the outer join is NULL, its primary key first.
+    live = (
+        None if row[versions] is None else _live_from_row(row[versions:], connections[alias], with_consents)
+    )
+    return app, live
+
+
+def _live_from_row(
+    row: Sequence[Any], connection: BaseDatabaseWrapper, with_consents: bool
+) -> LiveRefreshToken:
     split, user_start = len(_live_refresh), len(_live_refresh) + len(_live_access)
     user_end = user_start + len(_live_user)
-    refresh_token = _live_refresh.instance(row[:split], connection)
-    refresh_token.access_token = _live_access.instance(row[split:user_start], connection)
-    if refresh_token.user_id is not None:
-        refresh_token.user = _live_user.instance(row[user_start:user_end], connection)
-    refresh_token.consented_scopes = frozenset((row[user_end] or "").split()) if with_consents else None
-    return refresh_token
+    token_id, user_id, application_id, access_token_id, token_family, resource = _live_refresh.convert(
+        row[:split], connection
+    )
+    expires, scope = _live_access.convert(row[split:user_start], connection)
+    return LiveRefreshToken(
+        id=token_id,
+        user_id=user_id,
+        application_id=application_id,
+        access_token_id=access_token_id,
+        token_family=token_family,
+        resource=resource,
+        access_token_expires=expires,
+        access_token_scope=scope,
+        user=_live_user.instance(row[user_start:user_end], connection) if user_id is not None else None,
+        consented_scopes=frozenset((row[user_end] or "").split()) if with_consents else None,
+    )
 
 
 @functools.cache
@@ -287,11 +388,33 @@ def consents_granted(*, user_id: int, app_id: int) -> set[str]:
     return {scope for (scope,) in cursor.fetchall()}
 
 
+def token_columns(raw_token: str) -> dict[str, str]:
+    """The ``token`` and ``token_checksum`` columns of a new access or refresh token, as django-oauth-toolkit
+    stores them (``set_token_value`` and ``TokenChecksumField``): the SHA-256 of the raw token, by which it
+    is looked up, and the raw token itself only when tokens are not kept hashed at rest
+    (``COMPLIANT_BCP_RFC9700_TOKEN_STORAGE``)."""
+    return {
+        "token": "" if oauth2_settings.COMPLIANT_BCP_RFC9700_TOKEN_STORAGE else raw_token,
+        "token_checksum": hashlib.sha256(raw_token.encode("utf-8")).hexdigest(),
+    }
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """The rows a refresh writes beside revoking the old token: the new access and refresh tokens' values
+    (by attribute name, without the columns that point at rows of the same write), the ID token's (None when
+    none was signed), the data releases' and the audit events."""
+
+    access_token: dict[str, Any]
+    refresh_token: dict[str, Any]
+    id_token: dict[str, Any] | None
+    releases: Sequence[dict[str, Any]]
+    audit_events: Sequence[AuditEvent]
+
+
 @functools.cache
-def _rotation_sql(alias: str) -> tuple[str, str, str | None]:
-    """The revoking UPDATE, the DELETE of the access token, and on PostgreSQL both as one statement (a
-    data-modifying WITH: the DELETE runs only when the UPDATE changed the row), answering how many it
-    revoked."""
+def _revoke_sql(alias: str) -> tuple[str, str]:
+    """The revoking UPDATE and the DELETE of the old access token."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     columns = ("revoked", "updated", "access_token", "id", "revoked")
@@ -300,37 +423,132 @@ def _rotation_sql(alias: str) -> tuple[str, str, str | None]:
     )
     table, pk = quote(AccessToken._meta.db_table), quote(AccessToken._meta.pk.column)
     delete = f"DELETE FROM {table} WHERE {pk} = %s"  # noqa: S608 - names from _meta
-    both = None
-    if connection.vendor == "postgresql":
-        # The refresh token's foreign key to the access token is checked at commit (Django makes it
-        # DEFERRABLE INITIALLY DEFERRED), when the UPDATE has cleared it.
-        rt_pk = _quoted(connection, RefreshToken, "id")
-        both = (
-            f"WITH revoked AS ({revoke} RETURNING {rt_pk}),"  # noqa: S608 - names from _meta
-            f" deleted AS ({delete} AND EXISTS (SELECT 1 FROM revoked) RETURNING {pk})"
-            " SELECT count(*) FROM revoked"
-        )
-    return revoke, delete, both
+    return revoke, delete
 
 
-def refresh_token_revoke_for_rotation(*, refresh_token: Any, now: datetime) -> bool:
-    """Revoke ``refresh_token`` and delete its access token, unless it was revoked meanwhile (used twice at
-    once, or revoked by the resident): False then, and nothing is changed. Run it in the transaction that
-    issues the new pair.
+def refresh_token_rotate(*, previous: LiveRefreshToken, now: datetime, rotation: Rotation) -> bool:
+    """Revoke ``previous`` and delete its access token, and write ``rotation``'s rows (the new access token
+    points at ``previous`` and at the ID token, the new refresh token at the access token); unless
+    ``previous`` was revoked meanwhile (used twice at once, or revoked by the resident): False then, and
+    nothing is written.
 
-    The refresh token just updated was the only row pointing at its access token (one-to-one), so the delete
-    needs none of the ORM's collecting of related rows (a SELECT and an UPDATE more)."""
+    On PostgreSQL it is one statement, atomic by itself: a data-modifying WITH whose inserts select from the
+    revoking UPDATE's result, so they write only when it revoked the token (the foreign keys are checked at
+    commit: Django makes them DEFERRABLE INITIALLY DEFERRED). Elsewhere, a few statements to run in a
+    transaction. The refresh token just revoked was the only row pointing at its access token (one-to-one),
+    so the delete needs none of the ORM's collecting of related rows."""
     alias = router.db_for_write(RefreshToken)
     connection = connections[alias]
-    revoke, delete, both = _rotation_sql(alias)
+    revoke, delete = _revoke_sql(alias)
     stamp = RefreshToken._meta.get_field("revoked").get_db_prep_save(now, connection=connection)
     cursor = statement_cursor(alias)
-    if both is not None:  # one round trip
-        cursor.execute(both, [stamp, stamp, refresh_token.pk, refresh_token.access_token_id])
+    if connection.vendor == "postgresql":
+        sql, params = _rotation_statement(connection, revoke, delete, rotation)
+        cursor.execute(sql, [stamp, stamp, previous.id, previous.access_token_id, *params])
         return cursor.fetchone()[0] == 1
-    cursor.execute(revoke, [stamp, stamp, refresh_token.pk])
-    if cursor.rowcount != 1:
-        return False
-    if refresh_token.access_token_id is not None:
-        cursor.execute(delete, [refresh_token.access_token_id])
+    with transaction.atomic(using=alias, savepoint=False):
+        cursor.execute(revoke, [stamp, stamp, previous.id])
+        if cursor.rowcount != 1:
+            return False
+        cursor.execute(delete, [previous.access_token_id])
+        id_token_id = None
+        if rotation.id_token is not None:
+            id_token_id = _insert_returning_pk(cursor, connection, _id_token_row, rotation.id_token)
+        values = {**rotation.access_token, "source_refresh_token_id": previous.id, "id_token_id": id_token_id}
+        access_token_id = _insert_returning_pk(cursor, connection, _access_row, values)
+        values = {**rotation.refresh_token, "access_token_id": access_token_id}
+        cursor.execute(_refresh_row.sql(connection), _refresh_row.params(connection, values))
+        for release in rotation.releases:
+            cursor.execute(_release_row.sql(connection), _release_row.params(connection, release))
+        audit_events_record(rotation.audit_events)
     return True
+
+
+def access_token_issue(*, access_token: dict[str, Any], audit_events: Sequence[AuditEvent]) -> None:
+    """Write a new access token alone (the client-credentials grant: no refresh token, no ID token) from its
+    values by attribute name, and its audit events: one statement on PostgreSQL (a data-modifying WITH,
+    atomic by itself), two in a transaction elsewhere."""
+    alias = router.db_for_write(AccessToken)
+    connection = connections[alias]
+    cursor = statement_cursor(alias)
+    if connection.vendor == "postgresql":
+        parts = [f"new_access AS ({_access_row.sql(connection, returning_pk=True)})"]
+        params = _access_row.params(connection, access_token)
+        for index, (sql, event_params) in enumerate(
+            audit_events_statements(audit_events, alias=alias, source="new_access")
+        ):
+            parts.append(f"audit_{index} AS ({sql})")
+            params += event_params
+        cursor.execute("WITH " + ", ".join(parts) + " SELECT 1", params)
+        return
+    with transaction.atomic(using=alias, savepoint=False):
+        cursor.execute(_access_row.sql(connection), _access_row.params(connection, access_token))
+        audit_events_record(audit_events)
+
+
+def _insert_returning_pk(cursor: Any, connection: BaseDatabaseWrapper, row: RowInsert, values: dict) -> int:
+    returns = connection.features.can_return_columns_from_insert
+    cursor.execute(row.sql(connection, returning_pk=returns), row.params(connection, values))
+    if returns:
+        return cursor.fetchone()[0]
+    meta = row.model._meta
+    return connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
+
+
+def _rotation_statement(
+    connection: BaseDatabaseWrapper, revoke: str, delete: str, rotation: Rotation
+) -> tuple[str, list[Any]]:
+    """The PostgreSQL statement of ``refresh_token_rotate`` and its parameters after the revoking UPDATE's
+    and the DELETE's.
+
+    The new rows take their person, app, family and time from the revoked row (the UPDATE returns them):
+    the same values as the rotation's, in fewer parameters, which keeps the statement within what psycopg
+    caches the parsing of (50 parameters)."""
+    quote = connection.ops.quote_name
+    at_pk = quote(AccessToken._meta.pk.column)
+    old = {f: f"revoked.{_quoted(connection, RefreshToken, f)}" for f in _RETURNED}
+    owner = {"user_id": old["user"], "application_id": old["application"]}
+    stamps = {"created": old["revoked"], "updated": old["revoked"]}
+    # Every name below comes from _meta or from this code.
+    returned = ", ".join(_quoted(connection, RefreshToken, f) for f in _RETURNED)
+    parts = [
+        f"revoked AS ({revoke} RETURNING {returned})",
+        f"deleted AS ({delete} AND EXISTS (SELECT 1 FROM revoked) RETURNING {at_pk})",  # noqa: S608
+    ]
+    params: list[Any] = []
+    links = {"source_refresh_token_id": old["id"], "id_token_id": "NULL"}
+    if rotation.id_token is not None:
+        computed = {**owner, **stamps}
+        id_token = _id_token_row.sql(connection, computed=computed, source="revoked", returning_pk=True)
+        parts.append(f"new_id_token AS ({id_token})")
+        params += _id_token_row.params(connection, rotation.id_token, computed=computed)
+        links["id_token_id"] = f"(SELECT {quote(IDToken._meta.pk.column)} FROM new_id_token)"  # noqa: S608
+    computed = {**owner, **stamps, **links}
+    access = _access_row.sql(connection, computed=computed, source="revoked", returning_pk=True)
+    parts.append(f"new_access AS ({access})")
+    params += _access_row.params(connection, rotation.access_token, computed=computed)
+    computed = {
+        **owner,
+        **stamps,
+        "token_family": old["token_family"],
+        "access_token_id": f"new_access.{at_pk}",
+        "revoked": "NULL",
+    }
+    refresh = _refresh_row.sql(connection, computed=computed, source="revoked, new_access")
+    parts.append(f"new_refresh AS ({refresh})")
+    params += _refresh_row.params(connection, rotation.refresh_token, computed=computed)
+    computed = {"user_id": old["user"], "app_id": old["application"], "released_at": old["revoked"]}
+    for index, release in enumerate(rotation.releases):
+        parts.append(
+            f"release_{index} AS ({_release_row.sql(connection, computed=computed, source='revoked')})"
+        )
+        params += _release_row.params(connection, release, computed=computed)
+    audit = audit_events_statements(rotation.audit_events, alias=connection.alias, source="revoked")
+    for index, (sql, event_params) in enumerate(audit):
+        parts.append(f"audit_{index} AS ({sql})")
+        params += event_params
+    return "WITH " + ", ".join(parts) + " SELECT count(*) FROM revoked", params  # noqa: S608
+
+
+# What the revoking UPDATE returns on PostgreSQL, for the new rows.
+_RETURNED = ("id", "user", "application", "token_family", "revoked")

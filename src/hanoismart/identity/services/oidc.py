@@ -140,28 +140,29 @@ class Release:
     channel: str
 
 
-def _data_releases_insert(
-    *, user: User, app: ClientApp, releases: Sequence[Release]
-) -> tuple[list[DataRelease], list[AuditEvent]]:
-    """Insert the release rows; return them and their audit events (one each), for the caller to record."""
+def _release_rows(*, user: User, app: ClientApp, releases: Sequence[Release]) -> list[dict[str, Any]]:
+    """The release rows (``DataRelease``'s values by attribute name)."""
+    now = timezone.now()
     rows = []
     for release in releases:
         if release.channel not in ReleaseChannel.values:
             raise ValueError(f"unknown release channel {release.channel!r}")
         rows.append(
-            DataRelease(
-                user=user,
-                app=app,
-                scopes=_scope_list(release.scopes),
-                claims=_scope_list(release.claims),
-                channel=release.channel,
-            )
+            {
+                "user_id": user.pk,
+                "app_id": app.pk,
+                "scopes": _scope_list(release.scopes),
+                "claims": _scope_list(release.claims),
+                "released_at": now,
+                "channel": release.channel,
+            }
         )
-    if len(rows) == 1:
-        data_release_insert(rows[0])  # the common case, without compiling an INSERT each time
-    elif rows:
-        DataRelease.objects.bulk_create(rows)
-    events = [
+    return rows
+
+
+def _release_events(*, user: User, app: ClientApp, rows: Sequence[dict[str, Any]]) -> list[AuditEvent]:
+    """The audit event of each release row."""
+    return [
         audit_event_build(
             actor=None,
             actor_role="app",
@@ -170,14 +171,30 @@ def _data_releases_insert(
             subject=user,
             details={
                 "client_id": app.client_id,
-                "scopes": row.scopes,
-                "claims": row.claims,
-                "channel": row.channel,
+                "scopes": row["scopes"],
+                "claims": row["claims"],
+                "channel": row["channel"],
             },
         )
         for row in rows
     ]
-    return rows, events
+
+
+def _data_releases_insert(
+    *, user: User, app: ClientApp, releases: Sequence[Release]
+) -> tuple[list[DataRelease], list[AuditEvent]]:
+    """Insert the release rows; return them and their audit events (one each), for the caller to record."""
+    values = _release_rows(user=user, app=app, releases=releases)
+    return _release_rows_insert(values), _release_events(user=user, app=app, rows=values)
+
+
+def _release_rows_insert(values: Sequence[dict[str, Any]]) -> list[DataRelease]:
+    rows = [DataRelease(**row) for row in values]
+    if len(rows) == 1:
+        data_release_insert(rows[0])  # the common case, without compiling an INSERT each time
+    elif rows:
+        DataRelease.objects.bulk_create(rows)
+    return rows
 
 
 def data_releases_record(*, user: User, app: ClientApp, releases: Sequence[Release]) -> list[DataRelease]:
@@ -188,6 +205,44 @@ def data_releases_record(*, user: User, app: ClientApp, releases: Sequence[Relea
         rows, events = _data_releases_insert(user=user, app=app, releases=releases)
         audit_events_record(events)
     return rows
+
+
+@dataclass(frozen=True)
+class TokenIssuedRecords:
+    """What a token response records: the release rows (``DataRelease``'s values by attribute name) and the
+    audit events (the grant's, then one per release)."""
+
+    releases: list[dict[str, Any]]
+    audit_events: list[AuditEvent]
+
+
+def token_issued_records(
+    *,
+    app: ClientApp,
+    user: User | None,
+    grant_type: str,
+    scopes: Iterable[str],
+    releases: Sequence[Release] = (),
+) -> TokenIssuedRecords:
+    """``token_issued_record``'s rows, built but not written: for the provider to write them in the very
+    statement that saves the tokens (``token_path.refresh_token_rotate``)."""
+    if releases and user is None:
+        raise ValueError("a release needs the person whose data it is")
+    events = [
+        audit_event_build(
+            actor=user,
+            actor_role="" if user else "app",
+            action="identity.oidc.token_issued",
+            obj=app,
+            subject=user,
+            details={"client_id": app.client_id, "grant_type": grant_type, "scopes": _scope_list(scopes)},
+        )
+    ]
+    rows: list[dict[str, Any]] = []
+    if user is not None and releases:
+        rows = _release_rows(user=user, app=app, releases=releases)
+        events += _release_events(user=user, app=app, rows=rows)
+    return TokenIssuedRecords(releases=rows, audit_events=events)
 
 
 def token_issued_record(
@@ -201,23 +256,12 @@ def token_issued_record(
     """Audit a token response (``identity.oidc.token_issued``: the app, the grant type, the scopes) and record
     what it releases about ``user`` (audited too, one event each), with the audit events in one INSERT.
     Called by the provider inside the token request's transaction, once the tokens are saved."""
-    if releases and user is None:
-        raise ValueError("a release needs the person whose data it is")
-    events = [
-        audit_event_build(
-            actor=user,
-            actor_role="" if user else "app",
-            action="identity.oidc.token_issued",
-            obj=app,
-            subject=user,
-            details={"client_id": app.client_id, "grant_type": grant_type, "scopes": _scope_list(scopes)},
-        )
-    ]
+    records = token_issued_records(
+        app=app, user=user, grant_type=grant_type, scopes=scopes, releases=releases
+    )
     with transaction.atomic(savepoint=False):
-        if user is not None and releases:
-            _rows, release_events = _data_releases_insert(user=user, app=app, releases=releases)
-            events += release_events
-        audit_events_record(events)
+        _release_rows_insert(records.releases)
+        audit_events_record(records.audit_events)
 
 
 def data_release_record(

@@ -39,6 +39,7 @@ from hanoismart.identity.oidc_provider import (
     ACR_VALUES,
     UNMET_AUTHENTICATION_REQUIREMENTS,
     required_level,
+    token_request_needs_transaction,
 )
 from hanoismart.identity.rate_limits import rate_limit_hit
 from hanoismart.identity.selectors.oidc import app_scopes, consents_active
@@ -331,7 +332,8 @@ class AuthorizeView(dot_views.AuthorizationView):
 
 @method_decorator(csrf_exempt, name="dispatch")
 class TokenView(dot_views.TokenView):
-    """The token endpoint, rate-limited per IP and per client; each request is one transaction."""
+    """The token endpoint, rate-limited per IP and per client; each request's writes are all or nothing (one
+    transaction, or one statement: a refresh or a client-credentials grant on PostgreSQL)."""
 
     def dispatch(self, request, *args, **kwargs):
         client_id = request.POST.get("client_id") or _basic_auth_client_id(request) or "-"
@@ -347,7 +349,10 @@ class TokenView(dot_views.TokenView):
     def post(self, request, *args, **kwargs):
         # One transaction for the ID token, the tokens, the data releases and the audit events (instead of one
         # each): all of them or none. OAuth errors are answers, not exceptions, so what a refused request must
-        # keep (a replayed refresh token's family, revoked) is committed too.
+        # keep (a replayed refresh token's family, revoked) is committed too. A refresh or a grant of client
+        # credentials on PostgreSQL writes all of it in one statement: no BEGIN and COMMIT around it.
+        if not token_request_needs_transaction(request.POST.get("grant_type", "")):
+            return super().post(request, *args, **kwargs)
         with transaction.atomic():
             return super().post(request, *args, **kwargs)
 
