@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from hanoismart.common.errors import InvalidInput, NotFound
@@ -180,14 +180,29 @@ class ErrorOut(Schema):
     detail: str
 
 
-def _detail(request: HttpRequest, dossier: Dossier) -> Dossier:
-    """The dossier with its papers and what the caller may do now, for ``DossierDetailOut``. Papers already
-    in hand (a filing's) are not read again."""
+def _detail(request: HttpRequest, dossier: Dossier) -> DossierDetailOut:
+    """``DossierDetailOut`` of the dossier with its papers and what the caller may do now. Papers already in
+    hand (a filing's) are not read again. Built from the schema's own resolvers without validation (Ninja
+    answers a schema instance as is): every value already has its field's type, so the answer is the one
+    validation would give (a test compares the two)."""
     prefetch_related_objects(
         [dossier], Prefetch("components", queryset=DossierComponent.objects.select_related("document"))
     )
     dossier.api_actions = selectors.dossier_actions_for(actor=request.user, dossier=dossier)
-    return dossier
+    values = {
+        name: resolver(dossier) if (resolver := _DETAIL_RESOLVERS.get(name)) else getattr(dossier, name)
+        for name in DossierDetailOut.model_fields
+    }
+    values["papers"] = [PaperOut.model_construct(**paper) for paper in values["papers"]]
+    return DossierDetailOut.model_construct(**values)
+
+
+# field name -> the schema's resolver for it (the fields without one are the dossier's attributes)
+_DETAIL_RESOLVERS = {
+    name: getattr(DossierDetailOut, f"resolve_{name}")
+    for name in DossierDetailOut.model_fields
+    if hasattr(DossierDetailOut, f"resolve_{name}")
+}
 
 
 def _components(items: list[ComponentIn]) -> list[services.ComponentInput]:
@@ -235,7 +250,7 @@ def dossier_create(request: HttpRequest, payload: DossierIn):
     )
     # The dossier in hand is the caller's own (filed now, or by this caller with this key): answered as is,
     # without reading it back through dossier_for.
-    return 201, _detail(request, dossier)
+    return Status(201, _detail(request, dossier))
 
 
 @router.get("/dossiers", response=list[DossierOut], auth=READ, summary="My dossiers, or my desk's queue")

@@ -11,6 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
+from hanoismart.identity.api_auth import holds_no_staff_position
 from hanoismart.identity.models import StaffPosition, StaffRole
 from hanoismart.identity.selectors.staff import is_city_level, positions_active
 
@@ -48,8 +49,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[DossierPermission]] = {
 
 
 def positions_with(user: Any, perm: DossierPermission | str, *, on_date: dt.date | None = None) -> list:
-    """The valid positions of ``user`` whose role holds ``perm``."""
-    if user is None or not user.is_authenticated or not user.is_active:
+    """The valid positions of ``user`` whose role holds ``perm`` (no query for a user known to hold none)."""
+    if user is None or not user.is_authenticated or not user.is_active or holds_no_staff_position(user):
         return []
     return [
         position

@@ -18,6 +18,7 @@ from hanoismart.dossiers import deadlines
 from hanoismart.dossiers.models import OPEN_STATUSES, Dossier, DossierEvent
 from hanoismart.dossiers.permissions import ROLE_PERMISSIONS, DossierPermission, positions_with
 from hanoismart.dossiers.transitions import RULES
+from hanoismart.identity.api_auth import holds_no_staff_position
 from hanoismart.identity.selectors.staff import is_city_level, positions_active
 from hanoismart.procedures.models import DossierStatus as S
 
@@ -96,8 +97,11 @@ def dossier_for(*, actor: Any, code: str) -> Dossier:
 
 def _permissions_in_agency(actor: Any, agency_id: int) -> set[str]:
     """What ``actor`` may do on dossiers of agency ``agency_id`` through the positions they hold there today
-    (roles that may view its dossiers): their roles read in one narrow query, no position rows built."""
+    (roles that may view its dossiers): their roles read in one narrow query, no position rows built; none
+    read for a user known to hold no position at all."""
     held: set[str] = set()
+    if holds_no_staff_position(actor):
+        return held
     for role in positions_active(actor).filter(agency_id=agency_id).values_list("role", flat=True):
         permissions = ROLE_PERMISSIONS.get(role, frozenset())
         if DossierPermission.DOSSIER_VIEW in permissions:
