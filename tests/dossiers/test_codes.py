@@ -1,4 +1,5 @@
-"""Dossier codes under concurrency: 20 submissions at once to one agency get 20 consecutive codes."""
+"""Dossier codes under concurrency: 20 submissions at once to one agency get 20 consecutive codes; past
+9,999 a day, five digits."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import threading
 
 import pytest
 from django.db import connection, connections
+from django.utils import timezone
 
-from hanoismart.dossiers.models import Dossier
+from hanoismart.dossiers.models import Dossier, DossierCodeSequence
 from tests.dossiers.support import submit
 
 
@@ -70,3 +72,17 @@ def test_concurrent_retries_with_one_key_make_one_dossier(personas, desk, birth_
     assert Dossier.objects.count() == 1
     assert set(codes) == {Dossier.objects.get().code}
     assert Dossier.objects.get().code.endswith("-0001")
+
+
+@pytest.mark.django_db
+def test_past_9999_a_days_code_takes_a_fifth_digit(personas, desk, birth_case):
+    # given: the agency's 9,999th dossier of the day is filed (the code is made in SQL on PostgreSQL)
+    today = timezone.localdate()
+    DossierCodeSequence.objects.create(agency_code=desk.agency.code, day=today, last_number=9_999)
+
+    # when
+    dossier = submit(personas.resident, birth_case)
+
+    # then: the number grows, never cut to four digits
+    assert dossier.code == f"{desk.agency.code}-{today:%y%m%d}-10000"
+    assert Dossier.objects.get().code == dossier.code

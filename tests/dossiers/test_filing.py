@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
+from hanoismart.audit.models import AuditEvent
 from hanoismart.common.errors import InvalidInput, PermissionDenied
 from hanoismart.documents.services import document_upload
-from hanoismart.dossiers.models import ComponentSource, Dossier, Payment, PaymentStatus
+from hanoismart.dossiers.models import ComponentSource, Dossier, DossierComponent, Payment, PaymentStatus
 from hanoismart.dossiers.services import ComponentInput, dossier_register_at_desk, dossier_submit
 from hanoismart.notifications.models import Message
 from hanoismart.procedures.models import DossierStatus, Fee
@@ -184,6 +187,75 @@ def test_a_document_of_the_store_satisfies_the_paper(personas, desk, birth_case)
     assert (paper.source, paper.document) == (ComponentSource.REUSED, document)
     document.refresh_from_db()
     assert document.reuse_count == 1
+
+
+def test_a_filings_rows_are_written_once_as_built_and_its_instances_are_the_rows(personas, desk, birth_case):
+    """The rows are built first and written together (on PostgreSQL the code with the dossier, then the
+    rest in one statement): each once, with what was built, and the instances carry the ids written."""
+    document = document_upload(
+        actor=personas.resident, type_code="GCS", type_name="GCS", title="GCS", upload=pdf_upload()
+    )
+    mandatory, optional = birth_case.components.order_by("order")
+    before = trace_counts()
+
+    dossier = submit(
+        personas.resident,
+        birth_case,
+        components=[
+            ComponentInput(component_id=mandatory.pk, document_public_id=document.public_id),
+            ComponentInput(component_id=optional.pk, upload=pdf_upload("uy-quyen.pdf")),
+        ],
+    )
+
+    stored = Dossier.objects.get()
+    assert (dossier.pk, dossier.code) == (stored.pk, stored.code)
+    remembered = [(row.pk, row.public_id, row.source) for row in dossier.components.all()]
+    assert remembered == list(stored.components.order_by("id").values_list("id", "public_id", "source"))
+    assert [source for _, _, source in remembered] == [ComponentSource.REUSED, ComponentSource.DIGITISED]
+    events, audits, _messages, portal = (
+        after - then for after, then in zip(trace_counts(), before, strict=True)
+    )
+    assert (events, audits, portal) == (1, 2, 1)
+    actions = ["documents.reused", "dossiers.submit"]
+    trail = {event.action: event for event in AuditEvent.objects.filter(action__in=actions)}
+    assert trail["documents.reused"].details == {"dossier_code": stored.code}
+    assert trail["documents.reused"].object_ref == str(document.public_id)
+    assert trail["dossiers.submit"].details == {
+        "code": stored.code,
+        "from": "",
+        "to": DossierStatus.SUBMITTED,
+        "channel": "online",
+    }
+    message = stored.portal_messages.get()
+    assert (message.sequence, message.status, message.payload["code"]) == (1, "1", stored.code)
+    document.refresh_from_db()
+    assert document.reuse_count == 1
+
+
+def test_rows_past_the_databases_parameter_limit_go_in_batches(personas, desk, birth_case, monkeypatch):
+    # given: a database that takes one row per INSERT (SQLite's limit, reached by many papers)
+    monkeypatch.setattr(connection.ops, "bulk_batch_size", lambda fields, objs: 1)
+    mandatory, optional = birth_case.components.order_by("order")
+
+    # when: two papers are written
+    with CaptureQueriesContext(connection) as queries:
+        dossier = submit(
+            personas.resident,
+            birth_case,
+            components=[
+                ComponentInput(component_id=mandatory.pk, upload=pdf_upload()),
+                ComponentInput(component_id=optional.pk, upload=pdf_upload("uy-quyen.pdf")),
+            ],
+        )
+
+    # then: in two INSERTs (on PostgreSQL two parts of one statement), each row once, and each instance
+    # got its own row's id
+    insert = f"INSERT INTO {connection.ops.quote_name(DossierComponent._meta.db_table)} "
+    assert sum(query["sql"].count(insert) for query in queries.captured_queries) == 2
+    remembered = [(row.pk, row.file_name) for row in dossier.components.all()]
+    assert remembered == list(dossier.components.order_by("id").values_list("id", "file_name"))
+    assert [name for _, name in remembered] == ["giay-chung-sinh.pdf", "uy-quyen.pdf"]
+    assert AuditEvent.objects.filter(action="dossiers.submit", object_ref=str(dossier.public_id)).count() == 1
 
 
 def test_someone_elses_document_cannot_be_reused(personas, desk, birth_case):

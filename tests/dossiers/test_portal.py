@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from hanoismart.dossiers.models import PortalSimulatorRecord, PortalSyncMessage, SyncState
-from hanoismart.dossiers.services import dossier_act, portal_deliver_dossier
-from hanoismart.dossiers.services.portal import PortalError, retry_delay
+from hanoismart.dossiers.models import DossierDailyRollup, PortalSimulatorRecord, PortalSyncMessage, SyncState
+from hanoismart.dossiers.services import dossier_act, portal_deliver_dossier, rollups_check
+from hanoismart.dossiers.services.portal import PortalError, SimulatorPortal, portal_deliver, retry_delay
 from tests.dossiers.support import submit
 
 pytestmark = pytest.mark.django_db
@@ -162,3 +162,92 @@ def test_the_migration_keys_the_records_already_received():
         other.pk: 1,
         bare.pk: None,
     }
+
+
+# -- many dossiers at once (the worker's follow-ups under load, the sweep) ----------------------------------
+
+
+class RefusingPortal:
+    """Takes one message at a time (no batches), refusing those of the dossier coded ``refused``."""
+
+    refused = ""
+
+    def send(self, *, message):
+        if message.payload["code"] == RefusingPortal.refused:
+            raise PortalError("rejected")
+        SimulatorPortal().send(message=message)
+
+
+class NoBatchesToday(SimulatorPortal):
+    """A batch-taking portal whose batches fail: each message must then go on its own."""
+
+    def send_many(self, *, messages):
+        if len(messages) > 1:
+            raise PortalError("batch refused")
+        super().send_many(messages=messages)
+
+
+def received_dossiers(personas, desk, birth_case, count):
+    dossiers = [submit(personas.resident, birth_case) for _ in range(count)]
+    for dossier in dossiers:
+        dossier_act(actor=desk.clerk, dossier=dossier, action="receive")  # two queued: 1 and 2
+    return dossiers
+
+
+def test_many_dossiers_go_together_in_order_and_each_counts_in_sync_once(
+    personas, desk, birth_case, django_assert_num_queries
+):
+    # given three received dossiers, two messages each
+    dossiers = received_dossiers(personas, desk, birth_case, 3)
+
+    # when they are delivered together: one claim, then per sequence step one round — the simulator's
+    # INSERT, the rows marked delivered, the dossiers locked, the ones still behind read, the claim of the
+    # next messages (inside a savepoint); the second round also adds the three now in sync to the daily,
+    # agency-day and agency-month rows
+    with django_assert_num_queries(1 + 7 + 10):
+        delivered = portal_deliver(dossier_ids=[dossier.pk for dossier in dossiers])
+
+    # then every message went, in order per dossier
+    assert delivered == 6
+    received = list(PortalSimulatorRecord.objects.order_by("id").values_list("dossier_code", "sequence"))
+    for dossier in dossiers:
+        assert [sequence for code, sequence in received if code == dossier.code] == [1, 2]
+    assert set(PortalSyncMessage.objects.values_list("state", "attempts")) == {(SyncState.DELIVERED, 1)}
+    # and the roll-ups count the three in sync, as a recomputation does
+    assert sum(DossierDailyRollup.objects.values_list("synced", flat=True)) == 3
+    assert rollups_check() == []
+    assert portal_deliver(dossier_ids=[dossier.pk for dossier in dossiers]) == 0
+
+
+def test_in_a_batch_a_refused_message_holds_back_only_its_own_dossier(personas, desk, birth_case, settings):
+    settings.NATIONAL_PORTAL_ADAPTER = "tests.dossiers.test_portal.RefusingPortal"
+    refused, accepted = received_dossiers(personas, desk, birth_case, 2)
+    RefusingPortal.refused = refused.code
+
+    assert portal_deliver(dossier_ids=[refused.pk, accepted.pk]) == 2
+
+    assert list(PortalSyncMessage.objects.filter(dossier=accepted).values_list("state", flat=True)) == [
+        SyncState.DELIVERED,
+        SyncState.DELIVERED,
+    ]
+    first, second = PortalSyncMessage.objects.filter(dossier=refused).order_by("sequence")
+    assert (first.state, first.attempts, first.last_error) == (SyncState.PENDING, 1, "PortalError: rejected")
+    assert first.next_attempt_at > timezone.now()
+    assert (second.state, second.attempts) == (SyncState.PENDING, 0)
+    assert sum(DossierDailyRollup.objects.values_list("synced", flat=True)) == 1
+    assert rollups_check() == []
+
+
+def test_a_refused_batch_goes_again_one_message_at_a_time(personas, desk, birth_case, settings):
+    settings.NATIONAL_PORTAL_ADAPTER = "tests.dossiers.test_portal.NoBatchesToday"
+    dossiers = [submit(personas.resident, birth_case) for _ in range(2)]
+
+    assert portal_deliver(dossier_ids=[dossier.pk for dossier in dossiers]) == 2
+
+    # each message claimed once: the retry on its own is the same attempt
+    assert set(PortalSyncMessage.objects.values_list("state", "attempts", "last_error")) == {
+        (SyncState.DELIVERED, 1, "")
+    }
+    assert sorted(PortalSimulatorRecord.objects.values_list("dossier_code", flat=True)) == sorted(
+        dossier.code for dossier in dossiers
+    )

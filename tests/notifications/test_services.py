@@ -17,11 +17,13 @@ from hanoismart.notifications.channels import adapter_for
 from hanoismart.notifications.models import Channel, Message, MessageStatus
 from hanoismart.notifications.selectors import messages_for, unread_count
 from hanoismart.notifications.services import (
+    Outgoing,
     message_claim,
     message_deliver,
     message_mark_read,
     message_retry,
     message_send,
+    message_send_many,
     retry_delay,
 )
 from hanoismart.notifications.tasks import deliver_message, sweep_due_messages
@@ -210,6 +212,67 @@ def test_the_generic_template_sends_the_given_subject_and_body(send, resident):
     )
 
     assert (message.subject, message.body) == ("Hồ sơ đã có kết quả", "Mời bạn nhận kết quả.")
+
+
+# message_send_many: many sends written at once (the dossiers' follow-ups under load)
+
+
+def test_many_sends_are_the_same_messages_written_with_one_insert(
+    resident, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    other = UserFactory(full_name="Lê Văn Khách", phone="0911222333", preferred_language="en")
+    sends = [
+        Outgoing(recipient=resident, template=TEMPLATE, context={"code": "1"}, channels=["in_app", "sms"]),
+        Outgoing(recipient=other, template=TEMPLATE, context={"code": "2"}, channels=["in_app", "sms"]),
+        Outgoing(
+            recipient=None, template=TEMPLATE, context={"code": "3"}, channels=["sms"], address="0977000111"
+        ),
+    ]
+
+    # when
+    with django_capture_on_commit_callbacks() as callbacks, django_assert_num_queries(1):
+        batched = message_send_many(sends=sends)
+
+    # then the messages (and their delivery after commit) are those of one message_send per send
+    assert len(callbacks) == 3  # the three SMS
+    fields = ("recipient_id", "channel", "address", "language", "subject", "body", "status", "attempts")
+    together = [tuple(getattr(message, name) for name in fields) for message in batched]
+    Message.objects.all().delete()
+    alone = [
+        tuple(getattr(message, name) for name in fields)
+        for outgoing in sends
+        for message in message_send(
+            recipient=outgoing.recipient,
+            template=outgoing.template,
+            context=outgoing.context,
+            channels=outgoing.channels,
+            address=outgoing.address,
+        )
+    ]
+    assert together == alone
+    assert [row[:4] for row in together] == [
+        (resident.pk, "in_app", "", "vi"),
+        (resident.pk, "sms", "0912345678", "vi"),
+        (other.pk, "in_app", "", "en"),
+        (other.pk, "sms", "0911222333", "en"),
+        (None, "sms", "0977000111", "vi"),
+    ]
+
+
+def test_a_send_that_cannot_be_made_costs_the_others_nothing(resident, caplog):
+    sends = [
+        Outgoing(recipient=resident, template="notifications.no_such_template", context={}, channels=["sms"]),
+        Outgoing(recipient=resident, template=TEMPLATE, context={"code": "5"}, channels=["in_app"]),
+    ]
+
+    with caplog.at_level(logging.ERROR, logger="hanoismart.notifications.services"):
+        [message] = message_send_many(sends=sends)
+
+    assert message.body == "[vi] Hello Trần Thị Dân, your code is 5."
+    assert list(Message.objects.values_list("template", flat=True)) == [TEMPLATE]
+    assert caplog.messages == [
+        f"Message 'notifications.no_such_template' to {resident.public_id} not queued."
+    ]
 
 
 def test_nothing_is_sent_before_the_callers_transaction_commits(

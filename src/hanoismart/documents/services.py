@@ -5,6 +5,7 @@ is the document's owner). Government-issued documents are never editable by thei
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 import uuid
@@ -13,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -381,18 +382,37 @@ def document_reuse_record(*, actor: Any, document: Document, dossier_code: str) 
     document.refresh_from_db(fields=["reuse_count"])
 
 
+@functools.lru_cache(maxsize=32)
+def _reuse_count_sql(alias: str, count: int) -> str:
+    quote = connections[alias].ops.quote_name
+    table, reuse_count, pk = (
+        quote(name)
+        for name in (
+            Document._meta.db_table,
+            Document._meta.get_field("reuse_count").column,
+            Document._meta.pk.column,
+        )
+    )
+    return "UPDATE {0} SET {1} = {0}.{1} + 1 WHERE {2} IN ({3})".format(  # noqa: S608 - names from _meta
+        table, reuse_count, pk, ", ".join(["%s"] * count)
+    )
+
+
 def documents_reuse_record(
     *,
     actor: Any,
     documents: Sequence[Document],
     dossier_code: str,
     audit_events: list[AuditEvent] | None = None,
+    updates: list[tuple[str, list[Any]]] | None = None,
 ) -> None:
     """Count the reuse of each of ``documents`` for one dossier: the owner's valid documents only (else
     nothing is counted), each distinct document once, with one UPDATE for them all and an audit event each.
     The instances' ``reuse_count`` is left as read (the database adds to its own value). With
     ``audit_events``, the events are added to that list instead of written: the caller writes them with its
-    own, in the same transaction (a filing's whole audit trail in one INSERT)."""
+    own, in the same transaction (a filing's whole audit trail in one INSERT). With ``updates`` (and
+    ``audit_events``), the UPDATE is added to it as (SQL, values) instead of run: the caller runs it in its
+    transaction, with its own writes (a filing's, on PostgreSQL, in one statement)."""
     _require_person(actor)
     distinct = list({document.pk: document for document in documents}.values())
     for document in distinct:
@@ -402,11 +422,17 @@ def documents_reuse_record(
             raise InvalidInput(_("This document is no longer valid and cannot be used."), code="not_valid")
     if not distinct:
         return
+    if updates is not None and audit_events is None:
+        raise ValueError("The caller that runs the UPDATE writes the audit events too: pass audit_events.")
+    alias = router.db_for_write(Document)
+    update = (_reuse_count_sql(alias, len(distinct)), [document.pk for document in distinct])
     # savepoint=False: inside a filing this is one more statement of its transaction, not a savepoint.
-    with transaction.atomic(savepoint=False):
-        Document.objects.filter(pk__in=[document.pk for document in distinct]).update(
-            reuse_count=F("reuse_count") + 1
-        )
+    with transaction.atomic(using=alias, savepoint=False):
+        if updates is None:
+            with connections[alias].cursor() as cursor:
+                cursor.execute(*update)
+        else:
+            updates.append(update)
         # An audit event per document, written in one INSERT (here, or by the caller).
         events = [
             audit_event_build(

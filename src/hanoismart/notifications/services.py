@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 from django.template import Context, Engine, TemplateDoesNotExist
 from django.utils import timezone, translation
@@ -36,6 +37,18 @@ RETRY_MAX_DELAY = timedelta(hours=1)
 _SUBJECT_CHANNELS = (Channel.EMAIL, Channel.IN_APP)
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """What one ``message_send`` call sends (for ``message_send_many``): its arguments but the dedupe key."""
+
+    recipient: Any | None
+    template: str
+    context: dict[str, Any]
+    channels: Sequence[str]
+    address: str = ""
+    language: str | None = None
+
+
 def message_send(
     *,
     recipient: Any | None,
@@ -54,43 +67,119 @@ def message_send(
     channel without an address (or in-app without a recipient) is skipped and logged. With a
     ``dedupe_key``, a second call with the same key returns the message already queued on that channel.
     """
+    outgoing = Outgoing(recipient, template, context, channels, address, language)
+    if dedupe_key is None:
+        return _queued(_rows(outgoing))
+    _check_channels(channels)
+    messages: list[Message] = []
+    for channel in channels:
+        existing = Message.objects.filter(channel=channel, dedupe_key=dedupe_key).first()
+        if existing is not None:
+            messages.append(existing)
+            continue
+        messages += [_message_create(row, dedupe_key) for row in _rows(replace(outgoing, channels=[channel]))]
+    return messages
+
+
+def message_send_many(*, sends: Sequence[Outgoing]) -> list[Message]:
+    """``message_send`` for many at once, without dedupe keys: the same messages, rendered the same way,
+    written with one INSERT, each delivered after the caller's transaction commits. A send that cannot be
+    rendered (or refers to an account deleted meanwhile) is logged and left out: it costs the others
+    nothing."""
+    rows: list[Message] = []
+    for outgoing in sends:
+        try:
+            rows += _rows(outgoing)
+        except Exception:
+            logger.exception("Message %r to %s not queued.", outgoing.template, _whom(outgoing.recipient))
+    return _queued(rows)
+
+
+def _queued(rows: list[Message]) -> list[Message]:
+    """Write ``rows`` with one INSERT (atomic by itself: no transaction, two more round trips, of its own)
+    and queue the delivery of those not delivered at once."""
+    if not rows:
+        return rows
+    try:
+        _insert(rows)
+    except IntegrityError:
+        if len(rows) == 1 or transaction.get_connection().in_atomic_block:
+            raise
+        # An account went away since its messages were made: the others go one at a time.
+        kept = []
+        for row in rows:
+            try:
+                _insert([row])
+            except IntegrityError:
+                logger.exception("Message %r to %s not queued.", row.template, _whom(row.recipient))
+            else:
+                kept.append(row)
+        rows = kept
+    for row in rows:
+        if row.status == MessageStatus.PENDING:
+            _queue_delivery(message_id=row.pk)
+    return rows
+
+
+def _insert(rows: list[Message]) -> None:
+    """One INSERT of ``rows`` (per batch the database takes). ``bulk_create`` would wrap it in a transaction
+    of its own: two more round trips for a statement that is atomic by itself."""
+    fields = [field for field in Message._meta.concrete_fields if not field.generated]
+    queryset = Message.objects.all()
+    size = max(connections[queryset.db].ops.bulk_batch_size(fields, rows), 1)
+    for start in range(0, len(rows), size):
+        queryset._insert(rows[start : start + size], fields=fields, using=queryset.db)
+    for row in rows:
+        row._state.adding, row._state.db = False, queryset.db
+
+
+def _whom(recipient: Any | None) -> Any:
+    return getattr(recipient, "public_id", "nobody")
+
+
+def _check_channels(channels: Sequence[str]) -> None:
     unknown = [channel for channel in channels if channel not in Channel.values]
     if unknown:
         raise ValueError(f"Unknown channel {unknown[0]!r}; expected one of {Channel.values}.")
-    language = _language_for(recipient=recipient, language=language)
-    messages: list[Message] = []
-    for channel in channels:
-        if dedupe_key is not None:
-            existing = Message.objects.filter(channel=channel, dedupe_key=dedupe_key).first()
-            if existing is not None:
-                messages.append(existing)
-                continue
-        to = _address_for(recipient=recipient, channel=channel, address=address)
+
+
+def _rows(outgoing: Outgoing) -> list[Message]:
+    """The unsaved messages of one send: one per channel that has an address, rendered now. An in-app
+    message is delivered the moment it exists (the inbox reads the outbox)."""
+    _check_channels(outgoing.channels)
+    recipient = outgoing.recipient
+    language = _language_for(recipient=recipient, language=outgoing.language)
+    context = {"recipient": recipient, **outgoing.context}
+    now = timezone.now()
+    rows = []
+    for channel in outgoing.channels:
+        to = _address_for(recipient=recipient, channel=channel, address=outgoing.address)
         if to is None:
             logger.info(
                 "Skipped %s message %r to %s: no %s address.",
                 channel,
-                template,
-                getattr(recipient, "public_id", "nobody"),
+                outgoing.template,
+                _whom(recipient),
                 channel,
             )
             continue
         subject, body = _render(
-            template=template, channel=channel, context={"recipient": recipient, **context}, language=language
+            template=outgoing.template, channel=channel, context=context, language=language
         )
-        messages.append(
-            _message_create(
-                recipient=recipient,
-                channel=channel,
-                address=to,
-                template=template,
-                language=language,
-                subject=subject,
-                body=body,
-                dedupe_key=dedupe_key,
-            )
+        row = Message(
+            recipient=recipient,
+            channel=channel,
+            address=to,
+            template=outgoing.template,
+            language=language,
+            subject=subject,
+            body=body,
+            next_attempt_at=now,
         )
-    return messages
+        if channel == Channel.IN_APP:
+            row.status, row.delivered_at, row.attempts = MessageStatus.DELIVERED, now, 1
+        rows.append(row)
+    return rows
 
 
 def message_claim(*, message_id: uuid.UUID | str) -> Message | None:
@@ -247,24 +336,17 @@ def _render(*, template: str, channel: str, context: dict[str, Any], language: s
     return subject[:255], body
 
 
-def _message_create(*, dedupe_key: str | None, **fields: Any) -> Message:
-    now = timezone.now()
-    if fields["channel"] == Channel.IN_APP:
-        # The inbox reads the outbox: an in-app message is delivered the moment it exists.
-        fields.update(status=MessageStatus.DELIVERED, delivered_at=now, attempts=1)
-    if dedupe_key is None:
-        # One INSERT is atomic by itself: no transaction (two more round trips) of its own.
-        message = Message.objects.create(dedupe_key=None, next_attempt_at=now, **fields)
-    else:
-        try:
-            with transaction.atomic():
-                message = Message.objects.create(dedupe_key=dedupe_key, next_attempt_at=now, **fields)
-        except IntegrityError:
-            # Another request with the same key won the race.
-            return Message.objects.get(channel=fields["channel"], dedupe_key=dedupe_key)
-    if message.status == MessageStatus.PENDING:
-        _queue_delivery(message_id=message.pk)
-    return message
+def _message_create(row: Message, dedupe_key: str) -> Message:
+    row.dedupe_key = dedupe_key
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:
+        # Another request with the same key won the race.
+        return Message.objects.get(channel=row.channel, dedupe_key=dedupe_key)
+    if row.status == MessageStatus.PENDING:
+        _queue_delivery(message_id=row.pk)
+    return row
 
 
 def _queue_delivery(*, message_id: uuid.UUID) -> None:

@@ -5,25 +5,26 @@ notification (after commit). A refused action raises before any of these is writ
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import Max
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hanoismart.audit.models import AuditEvent
-from hanoismart.audit.services import audit_event_build, audit_events_record
+from hanoismart.audit.services import audit_event_build
 from hanoismart.common.errors import NotAuthenticated, PermissionDenied
 from hanoismart.directory.selectors import working_calendar
 from hanoismart.dossiers.models import Dossier, DossierEvent, PortalSyncMessage
 from hanoismart.dossiers.permissions import DossierPermission, position_for
 from hanoismart.dossiers.services import rollups
-from hanoismart.dossiers.services.portal import portal_deliver_dossier
-from hanoismart.notifications.services import message_send
+from hanoismart.dossiers.services.portal import portal_deliver
+from hanoismart.identity.statements import statement_cursor
+from hanoismart.notifications.services import Outgoing, message_send_many
 
 NOTIFY_CHANNELS = ("in_app", "sms")
 
@@ -85,6 +86,153 @@ def locked(dossier: Dossier) -> Dossier:
     return rollups.track(current)
 
 
+# --- writing a change's rows -------------------------------------------------------------------------------
+# A change's rows are built as instances first (the business rules), then written by ``rows_write``: on
+# PostgreSQL all of them in one statement (each part a data-modifying CTE: one round trip, one parse, one
+# plan), elsewhere (SQLite) one statement per part. The SQL text of a part is made once per process and
+# shape; the values are prepared as ``save()`` prepares them (``auto_now``, defaults, JSON, a file stored).
+# No model signals are sent (none is connected to these models).
+
+
+@dataclass(frozen=True)
+class Rows:
+    """One part of a change's writes: a statement with its values, the instances its RETURNING columns
+    (``returning``, attnames, the primary key first) are given back to, in order, and the name by which a
+    later part of the same statement may read what it returns (PostgreSQL)."""
+
+    sql: str
+    params: list[Any]
+    rows: Sequence[models.Model] = ()
+    returning: tuple[str, ...] = ()
+    name: str = ""
+
+
+def _insert_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    auto = model._meta.auto_field
+    return tuple(f for f in model._meta.local_concrete_fields if f is not auto and not f.generated)
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(
+    alias: str,
+    model: type[models.Model],
+    count: int,
+    computed: tuple[tuple[str, str], ...],
+    returning: tuple[str, ...],
+) -> str:
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    expressions = dict(computed)
+    fields = _insert_fields(model)
+    row = "({})".format(", ".join(expressions.get(field.attname, "%s") for field in fields))
+    sql = "INSERT INTO {} ({}) VALUES {}".format(  # noqa: S608 - names from _meta
+        quote(model._meta.db_table),
+        ", ".join(quote(field.column) for field in fields),
+        ", ".join([row] * count),
+    )
+    if returning:
+        columns = (quote(model._meta.get_field(name).column) for name in returning)
+        sql += " RETURNING " + ", ".join(columns)
+    return sql
+
+
+def rows_insert(
+    model: type[models.Model],
+    rows: Sequence[models.Model],
+    *,
+    computed: dict[str, tuple[str, list[Any]]] | None = None,
+    returning: tuple[str, ...] = (),
+) -> list[Rows]:
+    """New ``rows`` of ``model`` as INSERT … VALUES: one, or one per batch the database's parameter limit
+    allows (SQLite); an auto primary key, and the attnames in ``returning``, come back into the instances.
+    ``computed``: attname → (SQL expression, its values), written instead of the instance's value in every
+    row (a sequence number, the allocated code)."""
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    computed = computed or {}
+    auto = model._meta.auto_field
+    back = ((auto.attname,) if auto is not None else ()) + returning
+    if back and not connection.features.can_return_columns_from_insert:
+        raise RuntimeError("rows_insert needs INSERT … RETURNING (PostgreSQL, SQLite 3.35+).")
+    fields = _insert_fields(model)
+    expressions = tuple((name, expression) for name, (expression, _values) in computed.items())
+    batch = max(connection.ops.bulk_batch_size(fields, rows), 1)
+    parts = []
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        params: list[Any] = []
+        for row in chunk:
+            for field in fields:
+                if field.attname in computed:
+                    params.extend(computed[field.attname][1])
+                else:
+                    params.append(field.get_db_prep_save(field.pre_save(row, True), connection=connection))
+        sql = _insert_sql(alias, model, len(chunk), expressions, back)
+        parts.append(Rows(sql=sql, params=params, rows=chunk, returning=back))
+    return parts
+
+
+def _given_back(part: Rows, values: Sequence[Sequence[Any]]) -> None:
+    for row, returned in zip(part.rows, values, strict=True):
+        for attname, value in zip(part.returning, returned, strict=True):
+            setattr(row, attname, value)
+
+
+def rows_write(parts: Sequence[Rows]) -> None:
+    """Write ``parts`` in the caller's transaction, in order: on PostgreSQL in one statement (every part a
+    data-modifying CTE; a part reads an earlier one's RETURNING by its ``name``), elsewhere one statement
+    each. The returned columns are set on the rows, which are then saved instances."""
+    if not parts:
+        return
+    alias = router.db_for_write(Dossier)
+    connection = connections[alias]
+    cursor = statement_cursor(alias)
+    # As save() does: an error here marks the caller's transaction for rollback.
+    with transaction.mark_for_rollback_on_error(alias):
+        if connection.vendor == "postgresql" and len(parts) > 1:
+            shapes = tuple(
+                (part.name or f"part_{index}", part.sql, tuple(_columns(part)), len(part.rows) > 1)
+                for index, part in enumerate(parts)
+            )
+            sql = _combined_sql(alias, shapes)
+            cursor.execute(sql, [value for part in parts for value in part.params])
+            arrays = iter(cursor.fetchone())
+            for part in parts:
+                columns = [next(arrays) for _ in part.returning]
+                if columns:
+                    _given_back(part, list(zip(*columns, strict=True)))
+        else:
+            for part in parts:
+                cursor.execute(part.sql, part.params)
+                if part.returning:
+                    _given_back(part, cursor.fetchall())
+    for part in parts:
+        for row in part.rows:
+            row._state.adding = False
+            row._state.db = alias
+
+
+@functools.lru_cache(maxsize=256)
+def _combined_sql(alias: str, shapes: tuple[tuple[str, str, tuple[str, ...], bool], ...]) -> str:
+    """Parts (name, SQL, returned columns, several rows) as one statement of data-modifying CTEs that
+    selects one array per returned column, in the rows' order: a multi-row INSERT numbers its rows in
+    order, so ordering by the primary key (the first column returned) gives them back as given."""
+    quote = connections[alias].ops.quote_name
+    selected = []
+    for name, _sql, columns, several in shapes:
+        order = f" ORDER BY {quote(columns[0])}" if several and columns else ""
+        selected += [f"ARRAY(SELECT {quote(column)} FROM {name}{order})" for column in columns]  # noqa: S608
+    return "WITH {} SELECT {}".format(
+        ", ".join(f"{name} AS ({sql})" for name, sql, _columns, _several in shapes),
+        ", ".join(selected) or "1",
+    )
+
+
+def _columns(part: Rows) -> list[str]:
+    model = type(part.rows[0]) if part.rows else None
+    return [model._meta.get_field(name).column for name in part.returning] if model else []
+
+
 def portal_payload(dossier: Dossier) -> dict[str, Any]:
     """What the national portal receives on a status change: codes, status and dates (no personal data
     beyond what the portal already holds about the dossier)."""
@@ -108,23 +256,33 @@ def portal_payload(dossier: Dossier) -> dict[str, Any]:
     }
 
 
-def portal_message_queue(*, dossier: Dossier, is_first: bool = False) -> PortalSyncMessage:
-    """Queue the dossier's current status for the national portal (next sequence number of the dossier; 1
-    without asking when ``is_first``, for a dossier created in this transaction). ``record`` has it delivered
-    after commit; the periodic sweep delivers whatever that missed."""
-    if is_first:
-        last = 0
-    else:
-        last = PortalSyncMessage.objects.filter(dossier=dossier).aggregate(last=Max("sequence"))["last"] or 0
-    message = PortalSyncMessage.objects.create(
+@functools.lru_cache(maxsize=4)
+def _next_sequence_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    meta = PortalSyncMessage._meta
+    sequence, dossier = (quote(meta.get_field(name).column) for name in ("sequence", "dossier"))
+    return f"(SELECT COALESCE(MAX({sequence}), 0) + 1 FROM {quote(meta.db_table)} WHERE {dossier} = %s)"  # noqa: S608
+
+
+def portal_message_queue(*, dossier: Dossier, is_first: bool = False) -> list[Rows]:
+    """The dossier's current status queued for the national portal: the message's row, for ``rows_write``
+    with the change's other rows. Its number is the dossier's next, found by the INSERT itself (1 without
+    asking when ``is_first``, for a dossier created in this transaction). ``record`` has it delivered after
+    commit; the periodic sweep delivers whatever that missed."""
+    message = PortalSyncMessage(
         dossier=dossier,
-        sequence=last + 1,
+        sequence=1,
         status=dossier.status,
         payload=portal_payload(dossier),
         next_attempt_at=now(),
     )
     rollups.portal_message_queued(dossier)
-    return message
+    if is_first:
+        return rows_insert(PortalSyncMessage, [message])
+    next_sequence = (_next_sequence_sql(router.db_for_write(PortalSyncMessage)), [dossier.pk])
+    return rows_insert(
+        PortalSyncMessage, [message], computed={"sequence": next_sequence}, returning=("sequence",)
+    )
 
 
 def applicant_notification(
@@ -173,18 +331,26 @@ def follow_up_after_commit(*, dossier: Dossier, notification: dict[str, Any] | N
     transaction.on_commit(enqueue, robust=True)
 
 
-def follow_up(*, dossier_id: int, notification: dict[str, Any] | None, deliver: bool) -> int:
-    """The work ``follow_up_after_commit`` queued: deliver the dossier's pending portal messages (in order,
-    retried by their own schedule), then send the notification. Returns how many portal messages went."""
-    delivered = portal_deliver_dossier(dossier_id=dossier_id) if deliver else 0
-    if notification is not None:
+def follow_up(*, changes: Sequence[tuple[int, dict[str, Any] | None, bool]]) -> int:
+    """The work ``follow_up_after_commit`` queued — ``(dossier id, notification, deliver)`` per change — for
+    one change or many at once (the worker takes the follow-ups waiting in its queue together): the
+    applicants' notifications, their accounts read in one query and the messages written with one INSERT;
+    then the portal messages of the dossiers whose status changed, delivered together (in order per
+    dossier, retried by their own schedule). Notifications first: until written they exist only in the
+    worker's memory, while the portal messages are rows the sweep delivers anyway. Returns how many portal
+    messages went."""
+    notifications = [notification for _, notification, _ in changes if notification is not None]
+    recipient_ids = {notification["recipient_id"] for notification in notifications} - {None}
+    accounts = get_user_model().objects.in_bulk(recipient_ids) if recipient_ids else {}
+    sends = []
+    for notification in notifications:
         arguments = dict(notification)
         recipient_id = arguments.pop("recipient_id")
-        recipient = get_user_model().objects.filter(pk=recipient_id).first() if recipient_id else None
-        if recipient_id is not None and recipient is None:
-            return delivered  # the account is gone: nobody to tell in-app
-        message_send(recipient=recipient, **arguments)
-    return delivered
+        if recipient_id is not None and recipient_id not in accounts:
+            continue  # the account is gone: nobody to tell in-app
+        sends.append(Outgoing(recipient=accounts.get(recipient_id), **arguments))
+    message_send_many(sends=sends)
+    return portal_deliver(dossier_ids=[dossier_id for dossier_id, _, deliver in changes if deliver])
 
 
 def record(
@@ -199,12 +365,14 @@ def record(
     notify: bool = True,
     notify_extra: dict[str, Any] | None = None,
     audit_also: Sequence[AuditEvent] = (),
+    rows_also: Sequence[Rows] = (),
 ) -> DossierEvent:
     """Leave the trace of one change: the event, the audit event (subject: the applicant's account), the
     national-portal sync message when the status changed, the applicant's notification, and the change of
     the daily roll-ups (``rollups.apply``; the dossier must come from ``locked`` or be new). ``audit_also``:
     audit events the change built but did not write (a filing's reused documents), written with its own in
-    one INSERT."""
+    one INSERT; ``rows_also``: other rows of the change (a filing's papers), written with these — on
+    PostgreSQL the event, the audit events, the portal message and those in one statement."""
     event = DossierEvent(
         dossier=dossier,
         at=now(),
@@ -220,7 +388,6 @@ def record(
     )
     if attachment is not None:
         event.attachment = attachment
-    event.save()
     own = audit_event_build(
         actor=acting.user if acting else None,
         action=f"dossiers.{action}",
@@ -230,10 +397,11 @@ def record(
         actor_role=acting.role if acting else "",
         details={"code": dossier.code, "from": from_status, "to": dossier.status, **(details or {})},
     )
-    audit_events_record([*audit_also, own])
+    parts = [*rows_also, *rows_insert(DossierEvent, [event]), *rows_insert(AuditEvent, [*audit_also, own])]
     status_changed = dossier.status != from_status
     if status_changed:
-        portal_message_queue(dossier=dossier, is_first=not from_status)
+        parts += portal_message_queue(dossier=dossier, is_first=not from_status)
+    rows_write(parts)
     notification = (
         applicant_notification(dossier=dossier, event=action, extra=notify_extra) if notify else None
     )

@@ -33,7 +33,7 @@ from hanoismart.dossiers.models import (
 )
 from hanoismart.dossiers.permissions import DossierPermission, positions_with
 from hanoismart.dossiers.services import base, rollups
-from hanoismart.dossiers.services.codes import dossier_code_allocate
+from hanoismart.dossiers.services.codes import dossier_insert_coded
 from hanoismart.procedures.models import Case, Level
 from hanoismart.procedures.models import DossierStatus as Status
 from hanoismart.procedures.selectors import fee_for
@@ -233,10 +233,12 @@ def _save_papers(
     actor: Any,
     supplement: bool = False,
     audit_events: list[Any] | None = None,
+    rows_also: list[base.Rows] | None = None,
 ) -> list[DossierComponent]:
     """Write the papers in one INSERT (an upload's file is stored first), count the reuse of the store's
-    documents in one UPDATE, and add them to the roll-ups. Returns the rows written. With ``audit_events``
-    the reuse's audit events are added to it for the caller to write (else they are written here)."""
+    documents in one UPDATE, and add them to the roll-ups. Returns the rows. With ``audit_events`` and
+    ``rows_also`` the reuse's audit events and the two statements are handed to the caller, which writes
+    them with its own (``base.record``: on PostgreSQL in one statement); else they are written here."""
     rows = []
     for paper in papers:
         row = DossierComponent(
@@ -258,12 +260,22 @@ def _save_papers(
             row.content_type = (getattr(paper.upload, "content_type", "") or "")[:100]
             row.file.save(paper.upload.name or "paper", paper.upload, save=False)
         rows.append(row)
-    DossierComponent.objects.bulk_create(rows)
+    parts = base.rows_insert(DossierComponent, rows)
     reused = [paper.document for paper in papers if paper.document is not None]
     if reused:
+        updates: list[tuple[str, list[Any]]] = []
         documents_reuse_record(
-            actor=actor, documents=reused, dossier_code=dossier.code, audit_events=audit_events
+            actor=actor,
+            documents=reused,
+            dossier_code=dossier.code,
+            audit_events=audit_events,
+            updates=updates if rows_also is not None else None,
         )
+        parts += [base.Rows(sql=sql, params=params) for sql, params in updates]
+    if rows_also is None:
+        base.rows_write(parts)
+    else:
+        rows_also.extend(parts)
     rollups.components_added(dossier, sources=[paper.source for paper in papers])
     return rows
 
@@ -280,18 +292,18 @@ def _remember_papers(dossier: Dossier, rows: list[DossierComponent]) -> None:
 def _create(dossier: Dossier, *, actor: Any, papers: list[_Paper], idempotency_key: str, build) -> Dossier:
     """Allocate the code and write the dossier, its papers and its trace in one transaction (a savepoint
     when the caller has one); a retry with the same key (after the first, or at the same time) fails on the
-    unique constraint at the dossier's INSERT, before any file is stored, and gets the first one's dossier."""
+    unique constraint at the dossier's INSERT, before any file is stored, and gets the first one's dossier.
+    On PostgreSQL that is two statements: the code with the dossier, then (the papers' files stored) the
+    papers, the reuse count, the event, the audit events and the portal message (``base.record``)."""
     try:
         with transaction.atomic():
-            dossier.code = dossier_code_allocate(
-                agency_code=dossier.agency.code, on_date=timezone.localtime(dossier.submitted_at).date()
-            )
-            dossier.save()
+            dossier_insert_coded(dossier, on_date=timezone.localtime(dossier.submitted_at).date())
             rollups.track_new(dossier)
             audit_events: list[Any] = []  # the reuse's, written with the dossier's own in one INSERT
-            rows = _save_papers(dossier, papers, actor=actor, audit_events=audit_events)
+            rows_also: list[base.Rows] = []  # the papers and the reuse count, written with the trace
+            rows = _save_papers(dossier, papers, actor=actor, audit_events=audit_events, rows_also=rows_also)
             _city_payment(dossier)
-            build(dossier, audit_events)
+            build(dossier, audit_events, rows_also)
     except IntegrityError:
         existing = _existing(actor, idempotency_key)
         if existing is None:
@@ -340,7 +352,7 @@ def dossier_submit(
             return existing
         raise
 
-    def build(saved: Dossier, audit_also: list[Any]) -> None:
+    def build(saved: Dossier, audit_also: list[Any], rows_also: list[base.Rows]) -> None:
         acting = base.Acting(user=actor, role="applicant", label=str(actor))
         base.record(
             saved,
@@ -349,6 +361,7 @@ def dossier_submit(
             from_status="",
             details={"channel": saved.channel},
             audit_also=audit_also,
+            rows_also=rows_also,
         )
 
     return _create(dossier, actor=actor, papers=papers, idempotency_key=key, build=build)
@@ -507,7 +520,7 @@ def dossier_register_at_desk(
     _fees(dossier, channel="counter")
     acting = base.acting_as_staff(actor, dossier, DossierPermission.DOSSIER_REGISTER)
 
-    def build(saved: Dossier, audit_also: list[Any]) -> None:
+    def build(saved: Dossier, audit_also: list[Any], rows_also: list[base.Rows]) -> None:
         base.record(
             saved,
             acting=acting,
@@ -515,6 +528,7 @@ def dossier_register_at_desk(
             from_status="",
             details={"channel": channel},
             audit_also=audit_also,
+            rows_also=rows_also,
         )
 
     return _create(dossier, actor=actor, papers=papers, idempotency_key=key, build=build)

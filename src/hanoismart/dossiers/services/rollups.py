@@ -21,6 +21,7 @@ recomputation, and the agency rows with the sums of the daily rows.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -373,25 +374,31 @@ def apply(dossier: Dossier) -> Contribution:
     return delta
 
 
-def portal_delivered(*, dossier_id: int) -> None:
-    """A message of the dossier was just marked delivered (in the caller's transaction): the dossier is in
-    sync again when no other message is pending or failed. Locks the dossier row first, so a status change
-    queueing a new message runs strictly before or after."""
-    dossier = (
+def portal_delivered(*, dossier_ids: Sequence[int]) -> None:
+    """The roll-ups' hook, after messages of these dossiers were marked delivered (in the caller's
+    transaction): a received dossier with no message pending or failed any more is in sync again (its
+    received day's ``synced`` figure). Locks the dossier rows first, in id order, so a status change queueing
+    a new message runs strictly before or after, and the next claim sees that message."""
+    rows = (
         Dossier.objects.select_for_update()
-        .filter(pk=dossier_id)
-        .values("received_at", "unit_id", "agency_id", "procedure_id")
-        .first()
+        .filter(pk__in=dossier_ids)
+        .order_by("pk")
+        .values_list("pk", "received_at", "unit_id", "agency_id", "procedure_id")
     )
-    if dossier is None or dossier.get("received_at") is None:
+    received = {row[0]: row[1:] for row in rows if row[1] is not None}
+    if not received:
         return
-    pending = PortalSyncMessage.objects.filter(dossier_id=dossier_id).exclude(state=SyncState.DELIVERED)
-    if pending.exists():
-        return
-    key = RollupKey(
-        local_day(dossier["received_at"]), dossier["unit_id"], dossier["agency_id"], dossier["procedure_id"]
+    behind = set(
+        PortalSyncMessage.objects.filter(dossier_id__in=list(received))
+        .exclude(state=SyncState.DELIVERED)
+        .values_list("dossier_id", flat=True)
     )
-    rollup_add({key: {"synced": 1}})
+    synced: Contribution = {}
+    for dossier_id, (received_at, unit_id, agency_id, procedure_id) in received.items():
+        if dossier_id not in behind:
+            key = RollupKey(local_day(received_at), unit_id, agency_id, procedure_id)
+            synced.setdefault(key, {"synced": 0})["synced"] += 1
+    rollup_add(synced)
 
 
 # -- writing -------------------------------------------------------------------------------------------------
