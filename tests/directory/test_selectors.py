@@ -20,7 +20,7 @@ from hanoismart.directory.selectors import (
     working_calendar,
 )
 from hanoismart.directory.services import NewUnit, directory_seed, unit_reorganise
-from tests.directory.factories import UnitFactory
+from tests.directory.factories import AgencyFactory, UnitFactory
 
 MERGED_ON = dt.date(2026, 1, 1)
 
@@ -127,6 +127,21 @@ def test_the_committee_of_a_unit_id_comes_with_its_unit_in_one_query(seeded, dja
     with django_assert_num_queries(1):
         committee = agency_committee_of(ward.pk)
         assert (committee.name, committee.unit.code) == ("UBND Phường Hoàn Kiếm", "00070")
+
+
+def test_the_committee_of_a_unit_is_its_first_active_peoples_committee_by_code(db):
+    ward, other = UnitFactory(), UnitFactory()
+    assert agency_committee_of(ward) is None
+    AgencyFactory(unit=ward, code="000.00.50.H26", is_active=False)
+    AgencyFactory(unit=ward, code="000.00.51.H26", kind="department")
+    AgencyFactory(unit=other, code="000.00.52.H26")
+    assert agency_committee_of(ward.pk) is None
+
+    AgencyFactory(unit=ward, code="000.00.54.H26")
+    AgencyFactory(unit=ward, code="000.00.53.H26")
+
+    assert agency_committee_of(ward).code == "000.00.53.H26"
+    assert agency_committee_of(other.pk).unit == other
 
 
 def test_working_calendar_reads_announced_days_once_per_process(db, django_assert_num_queries):

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from hanoismart.common.calendar import WorkingCalendar
 from hanoismart.common.errors import NotFound
+from hanoismart.common.queries import CompiledQuery, Param
 from hanoismart.common.text import fold
 from hanoismart.directory.models import Agency, AgencyKind, CalendarDay, CalendarDayKind, Unit, UnitBoundary
 
@@ -120,12 +121,18 @@ def agency_committee_of(unit: Unit | int) -> Agency | None:
     """The active People's Committee serving ``unit`` (a unit or its id), if there is one, with its unit
     read in the same query: a caller holding only the id (``user.ward_id``) need not read the unit first."""
     unit_id = unit.pk if isinstance(unit, Unit) else unit
-    return (
+    found = _COMMITTEE_OF.instances(unit_id=unit_id)  # compiled once: a filing runs it every time
+    return found[0] if found else None
+
+
+_COMMITTEE_OF = CompiledQuery(
+    lambda unit_id: (
         Agency.objects.filter(unit_id=unit_id, kind=AgencyKind.PEOPLES_COMMITTEE, is_active=True)
         .select_related("unit")
-        .order_by("code")
-        .first()
-    )
+        .order_by("code")[:1]
+    ),
+    unit_id=Param(Agency._meta.get_field("unit"), -7_301),
+)
 
 
 # -- the working calendar ---------------------------------------------------------------------------------

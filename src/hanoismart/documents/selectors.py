@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hanoismart.common.errors import NotFound
+from hanoismart.common.queries import CompiledQuery, Param
 from hanoismart.documents.models import Document, DocumentFile, DocumentShare, DocumentStatus
 from hanoismart.identity.selectors.organisations import organisations_of
 
@@ -64,9 +65,7 @@ def documents_for_papers(
     today = timezone.localdate()
     found = [
         document
-        for document in Document.objects.filter(
-            public_id__in=list(public_ids), type_code__in=list(type_codes), status=DocumentStatus.VALID
-        ).order_by()
+        for document in _PAPERS.instances(public_ids=list(public_ids), type_codes=list(type_codes))
         if document.valid_until is None or document.valid_until >= today
     ]
     organisation_ids = {
@@ -84,6 +83,18 @@ def documents_for_papers(
         if (document.owner_user_id is not None and document.owner_user_id == actor.pk)
         or (document.owner_organisation_id is not None and document.owner_organisation_id in organisation_ids)
     ]
+
+
+# A filing's documents by public id, compiled once (``documents_for_papers``).
+_PAPERS = CompiledQuery(
+    lambda public_ids, type_codes: Document.objects.filter(
+        public_id__in=public_ids, type_code__in=type_codes, status=DocumentStatus.VALID
+    ).order_by(),
+    public_ids=Param(
+        Document._meta.get_field("public_id"), lambda i: uuid.UUID(int=0x5107_0000 + i), many=True
+    ),
+    type_codes=Param(Document._meta.get_field("type_code"), lambda i: f"type-code-slot-{i}", many=True),
+)
 
 
 def document_owned_by(*, actor: Any, public_id: uuid.UUID | str) -> Document:

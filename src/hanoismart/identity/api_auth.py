@@ -7,7 +7,7 @@ Other apps' routers use ``token_or_session(...)``::
 An invalid, expired or revoked token answers 401 (``invalid_token``); a valid token without the scope the
 operation needs answers 403 (``insufficient_scope``), both in the API's ``{code, detail}`` shape.
 
-The check is one statement per request, compiled once per thread (``_token_statement``): the token's row by
+The check is one statement per request, compiled once per thread (``_TOKEN_STATEMENT``): the token's row by
 its checksum with its app's status, the user's columns and whether the user holds any staff position. Nothing
 is kept between requests, so a revoked token (its row deleted), an app no longer approved or a deactivated
 user is refused at the very next request.
@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connections, router
-from django.db.models import Exists, OuterRef
+from django.db import router
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,6 +31,7 @@ from ninja.security import HttpBearer, django_auth
 from oauth2_provider.models import get_access_token_model
 
 from hanoismart.common.errors import NotAuthenticated, PermissionDenied
+from hanoismart.common.queries import CompiledQuery, Param
 from hanoismart.identity.models import ClientAppStatus, StaffPosition
 
 # Set on the User a bearer token authenticated when they hold no staff position at all (no row, whatever
@@ -51,16 +51,6 @@ class BearerGrant:
     expires: dt.datetime
 
 
-@dataclass(frozen=True, slots=True)
-class _Statement:
-    sql: str
-    params: list[Any]
-    checksum_at: int
-    user_attnames: list[str]
-    # (position in the row, the column's converters, its expression), as Django's compiler applies them
-    converters: list[tuple[int, list[Callable[..., Any]], Any]]
-
-
 _TOKEN_COLUMNS = (
     "id",
     "expires",
@@ -70,66 +60,40 @@ _TOKEN_COLUMNS = (
     "user_id",
     "holds_position",
 )
-_statements = threading.local()
-# Stands for the checksum while the statement is compiled (a checksum is 64 hexadecimal digits).
-_CHECKSUM_SLOT = "checksum"
 
 
-def _token_statement(alias: str) -> _Statement:
-    """The check's SQL and its row converters, compiled by the ORM once per thread and database (converters
-    may be bound to the thread's connection)."""
-    cache = _statements.__dict__.setdefault("by_alias", {})
-    statement = cache.get(alias)
-    if statement is not None:
-        return statement
-    user_attnames = [field.attname for field in get_user_model()._meta.concrete_fields]
-    queryset = (
+def _user_attnames() -> list[str]:
+    return [field.attname for field in get_user_model()._meta.concrete_fields]
+
+
+def _token_queryset(checksum: str) -> QuerySet[Any]:
+    return (
         get_access_token_model()
-        .objects.using(alias)
-        .filter(token_checksum=_CHECKSUM_SLOT)
+        .objects.filter(token_checksum=checksum)
         .annotate(holds_position=Exists(StaffPosition.objects.filter(user_id=OuterRef("user_id"))))
-        .values_list(*_TOKEN_COLUMNS, *(f"user__{name}" for name in user_attnames))
+        .values_list(*_TOKEN_COLUMNS, *(f"user__{name}" for name in _user_attnames()))
     )
-    compiler = queryset.query.get_compiler(using=alias)
-    sql, params = compiler.as_sql()
-    checksum_at = params.index(_CHECKSUM_SLOT)  # the other parameters are constants (EXISTS's LIMIT 1)
-    columns = [selected[0] for selected in compiler.select[: compiler.col_count]]
-    converters = [
-        (position, functions, expression)
-        for position, (functions, expression) in compiler.get_converters(columns).items()
-    ]
-    statement = cache[alias] = _Statement(
-        sql=sql,
-        params=list(params),
-        checksum_at=checksum_at,
-        user_attnames=user_attnames,
-        converters=converters,
-    )
-    return statement
+
+
+# The check's SQL and its row converters, compiled by the ORM once per thread and database; "checksum"
+# stands for the checksum while it is compiled (a checksum is 64 hexadecimal digits).
+_TOKEN_STATEMENT = CompiledQuery(
+    _token_queryset,
+    checksum=Param(get_access_token_model()._meta.get_field("token_checksum"), "checksum"),
+)
 
 
 def _token_lookup(checksum: str) -> tuple[tuple[Any, ...], Any] | None:
     """The token's ``_TOKEN_COLUMNS`` (converted as the ORM would) and its user (a User with every column,
     or None), or None when no token has this checksum."""
     alias = router.db_for_read(get_access_token_model())
-    statement = _token_statement(alias)
-    connection = connections[alias]
-    params = statement.params.copy()
-    params[statement.checksum_at] = checksum
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, params)
-        row = cursor.fetchone()
-    if row is None:
+    rows = _TOKEN_STATEMENT.rows(using=alias, checksum=checksum)
+    if not rows:
         return None
-    row = list(row)
-    for position, functions, expression in statement.converters:
-        value = row[position]
-        for function in functions:
-            value = function(value, expression, connection)
-        row[position] = value
+    row = rows[0]
     user = None
     if row[5] is not None:  # user_id
-        user = get_user_model().from_db(alias, statement.user_attnames, row[len(_TOKEN_COLUMNS) :])
+        user = get_user_model().from_db(alias, _user_attnames(), row[len(_TOKEN_COLUMNS) :])
     return tuple(row[: len(_TOKEN_COLUMNS)]), user
 
 
