@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 import pytest
+from django.db import connections
+from django.utils.translation import gettext_lazy
 
 from hanoismart.audit.models import AuditEvent
-from hanoismart.audit.services import audit_record
+from hanoismart.audit.services import audit_record, prep_save, save_plan
 from hanoismart.directory.models import Unit
 
 pytestmark = pytest.mark.django_db
@@ -64,3 +69,25 @@ def test_a_system_action_has_no_actor():
     event = AuditEvent.objects.get()
     assert (event.actor_ref, event.actor_label, event.subject_ref, event.ip) == (None, "", None, None)
     assert event.details == {"count": 3}
+
+
+# Fields of each kind save_plan tells apart (text, a UUID, an IP, JSON, a time), given values it must pass
+# through unchanged and values Django converts (a number or a lazy translation for text, a UUID as hex).
+_PREP_FIELDS = ("action", "actor_label", "object_ref", "actor_ref", "object_type", "ip", "details", "at")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["text", "", None, uuid.uuid4(), None, "10.0.0.1", {"a": 1}, dt.datetime(2026, 1, 2, tzinfo=dt.UTC)],
+        [None, None, None, uuid.uuid4().hex, 7, None, {}, None],
+        [gettext_lazy("lazy"), "x", "y", None, "z", "::1", [], dt.datetime(2026, 1, 2, tzinfo=dt.UTC)],
+    ],
+)
+def test_prep_save_gives_what_get_db_prep_save_gives(values):
+    fields = [AuditEvent._meta.get_field(name) for name in _PREP_FIELDS]
+    connection = connections["default"]
+    expected = [f.get_db_prep_save(v, connection=connection) for f, v in zip(fields, values, strict=True)]
+    prepared = prep_save(save_plan(fields, connection), values, connection)
+    assert [type(v) for v in prepared] == [type(v) for v in expected]
+    assert [repr(v) for v in prepared] == [repr(v) for v in expected]

@@ -6,10 +6,11 @@ several events of one write, builds them with ``audit_event_build`` and records 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connections, router, transaction
+from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from hanoismart.audit.models import AuditEvent
@@ -51,6 +52,39 @@ def audit_event_build(
     )
 
 
+SavePlan = list[tuple[models.Field, type | None]]
+
+
+def save_plan(fields: Iterable[models.Field], connection: BaseDatabaseWrapper) -> SavePlan:
+    """Each field with the type of the values its ``get_db_prep_save`` gives back unchanged on ``connection``
+    (None when that is not known): a plain ``CharField`` or ``TextField`` keeps a ``str``, a ``UUIDField``
+    keeps a ``UUID`` where the database has a UUID type, and all of them keep None. Here because every app's
+    hand-written statements may use it (hanoismart.identity.statements) and audit is below them all."""
+    native_uuid = connection.features.has_native_uuid_field
+    plan: SavePlan = []
+    for field in fields:
+        kind = type(field)
+        if kind is models.CharField or kind is models.TextField:
+            plan.append((field, str))
+        elif kind is models.UUIDField and native_uuid:
+            plan.append((field, uuid.UUID))
+        else:
+            plan.append((field, None))
+    return plan
+
+
+def prep_save(plan: SavePlan, values: Iterable[Any], connection: BaseDatabaseWrapper) -> list[Any]:
+    """``field.get_db_prep_save(value)`` for each field of ``plan`` and its value, without Django's chain of
+    calls for a value it would give back unchanged."""
+    prepared = []
+    for (field, unchanged), value in zip(plan, values, strict=True):
+        if unchanged is not None and (value is None or type(value) is unchanged):
+            prepared.append(value)
+        else:
+            prepared.append(field.get_db_prep_save(value, connection=connection))
+    return prepared
+
+
 @functools.lru_cache(maxsize=64)
 def _insert_sql(alias: str, rows: int) -> str:
     quote = connections[alias].ops.quote_name
@@ -62,9 +96,16 @@ def _insert_sql(alias: str, rows: int) -> str:
     )
 
 
+@functools.lru_cache(maxsize=16)
+def _save_plan(alias: str) -> SavePlan:
+    return save_plan(_FIELDS, connections[alias])
+
+
 def _event_params(event: AuditEvent, connection: BaseDatabaseWrapper) -> list[Any]:
     # As save() prepares them: the auto_now_add time, JSON, the IP address.
-    return [field.get_db_prep_save(field.pre_save(event, True), connection=connection) for field in _FIELDS]
+    return prep_save(
+        _save_plan(connection.alias), [field.pre_save(event, True) for field in _FIELDS], connection
+    )
 
 
 @functools.lru_cache(maxsize=16)

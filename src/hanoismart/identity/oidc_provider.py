@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -220,7 +220,22 @@ class HanoiSmartValidator(OAuth2Validator):
         return sorted({"acr", *(claim for claims in CLAIMS_BY_SCOPE.values() for claim in claims)})
 
     def get_id_token_dictionary(self, token, token_handler, request):
-        claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
+        # django-oauth-toolkit's claims (iss, exp, auth_time, jti) computed as it does, but its exp with
+        # timestamp() where it formats the date with Django's "U" (the same number, for much more work).
+        claims = self.get_oidc_claims(token, token_handler, request)
+        expiration_time = timezone.now() + timedelta(seconds=oauth2_settings.ID_TOKEN_EXPIRE_SECONDS)
+        auth_time = request.user.last_login or timezone.now()
+        if timezone.is_naive(auth_time):  # RFC 7519 numeric dates are seconds since the epoch in UTC
+            if settings.USE_TZ:
+                auth_time = auth_time.replace(tzinfo=UTC)
+            else:
+                auth_time = timezone.make_aware(auth_time, timezone=timezone.get_default_timezone())
+        claims.update(
+            iss=self.get_oidc_issuer_endpoint(request),
+            exp=int(expiration_time.timestamp()),
+            auth_time=int(auth_time.timestamp()),
+            jti=str(uuid.uuid4()),
+        )
         claims["acr"] = acr_for(request.user)
         # Recorded with the token it comes with, in save_bearer_token: only once the response is certain.
         _memo(request).setdefault("releases", []).append(

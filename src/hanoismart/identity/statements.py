@@ -19,6 +19,8 @@ from typing import Any, Generic, TypeVar
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from hanoismart.audit.services import SavePlan, prep_save, save_plan
+
 M = TypeVar("M", bound=models.Model)
 
 _KEPT_CURSOR = "_hanoismart_statement_cursor"
@@ -45,9 +47,9 @@ class PreparedInsert(Generic[M]):
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
-        self._compiled: dict[str, tuple[list[models.Field], str, bool]] = {}
+        self._compiled: dict[str, tuple[SavePlan, str, bool]] = {}
 
-    def _compile(self, connection: BaseDatabaseWrapper) -> tuple[list[models.Field], str, bool]:
+    def _compile(self, connection: BaseDatabaseWrapper) -> tuple[SavePlan, str, bool]:
         compiled = self._compiled.get(connection.alias)
         if compiled is None:
             meta = self.model._meta
@@ -63,15 +65,16 @@ class PreparedInsert(Generic[M]):
                 ", ".join(["%s"] * len(fields)),
                 returning,
             )
-            compiled = self._compiled[connection.alias] = (fields, sql.rstrip(), bool(returning))
+            plan = save_plan(fields, connection)
+            compiled = self._compiled[connection.alias] = (plan, sql.rstrip(), bool(returning))
         return compiled
 
     def __call__(self, instance: M) -> M:
         """Insert ``instance`` and give it its primary key, as ``save(force_insert=True)`` would."""
         alias = router.db_for_write(self.model, instance=instance)
         connection = connections[alias]
-        fields, sql, returns = self._compile(connection)
-        values = [f.get_db_prep_save(f.pre_save(instance, True), connection=connection) for f in fields]
+        plan, sql, returns = self._compile(connection)
+        values = prep_save(plan, [field.pre_save(instance, True) for field, _kind in plan], connection)
         auto = self.model._meta.auto_field
         cursor = statement_cursor(alias)
         cursor.execute(sql, values)
@@ -145,6 +148,7 @@ class RowInsert(Generic[M]):
         self.model = model
         self.fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
         self._sql: dict[tuple[Any, ...], str] = {}
+        self._plans: dict[tuple[str, frozenset[str]], tuple[SavePlan, list[str]]] = {}
 
     def sql(
         self,
@@ -174,8 +178,10 @@ class RowInsert(Generic[M]):
         self, connection: BaseDatabaseWrapper, values: dict[str, Any], *, computed: Collection[str] = ()
     ) -> list[Any]:
         """The parameters of ``sql(..., computed=...)``: every column's value but the computed ones."""
-        return [
-            f.get_db_prep_save(values[f.attname], connection=connection)
-            for f in self.fields
-            if f.attname not in computed
-        ]
+        key = (connection.alias, frozenset(computed))
+        planned = self._plans.get(key)
+        if planned is None:
+            fields = [f for f in self.fields if f.attname not in computed]
+            planned = self._plans[key] = (save_plan(fields, connection), [f.attname for f in fields])
+        plan, names = planned
+        return prep_save(plan, [values[name] for name in names], connection)

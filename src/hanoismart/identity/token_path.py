@@ -503,51 +503,95 @@ def _rotation_statement(
 
     The new rows take their person, app, family and time from the revoked row (the UPDATE returns them):
     the same values as the rotation's, in fewer parameters, which keeps the statement within what psycopg
-    caches the parsing of (50 parameters)."""
+    caches the parsing of (50 parameters). The text depends only on the rotation's shape (an ID token or
+    not, how many releases and audit events): it is made once per shape."""
+    computed = _rotation_computed(connection.alias)
+    params: list[Any] = []
+    if rotation.id_token is not None:
+        params += _id_token_row.params(connection, rotation.id_token, computed=computed.id_token)
+    params += _access_row.params(connection, rotation.access_token, computed=computed.access)
+    params += _refresh_row.params(connection, rotation.refresh_token, computed=computed.refresh)
+    for release in rotation.releases:
+        params += _release_row.params(connection, release, computed=computed.release)
+    audit = audit_events_statements(rotation.audit_events, alias=connection.alias, source="revoked")
+    for _sql, event_params in audit:
+        params += event_params
+    sql = _rotation_sql(
+        connection.alias,
+        revoke,
+        delete,
+        rotation.id_token is not None,
+        len(rotation.releases),
+        tuple(sql for sql, _params in audit),
+    )
+    return sql, params
+
+
+@dataclass(frozen=True)
+class _RotationComputed:
+    """The columns of the rotation's new rows that take an SQL expression (from the revoked row, or another
+    new row) instead of a parameter."""
+
+    id_token: dict[str, str]
+    access: dict[str, str]
+    refresh: dict[str, str]
+    release: dict[str, str]
+
+
+@functools.cache
+def _rotation_computed(alias: str) -> _RotationComputed:
+    connection = connections[alias]
     quote = connection.ops.quote_name
     at_pk = quote(AccessToken._meta.pk.column)
     old = {f: f"revoked.{_quoted(connection, RefreshToken, f)}" for f in _RETURNED}
     owner = {"user_id": old["user"], "application_id": old["application"]}
     stamps = {"created": old["revoked"], "updated": old["revoked"]}
+    return _RotationComputed(
+        id_token={**owner, **stamps},
+        # id_token_id: replaced by the new ID token's key when there is one (_rotation_sql)
+        access={**owner, **stamps, "source_refresh_token_id": old["id"], "id_token_id": "NULL"},
+        refresh={
+            **owner,
+            **stamps,
+            "token_family": old["token_family"],
+            "access_token_id": f"new_access.{at_pk}",
+            "revoked": "NULL",
+        },
+        release={"user_id": old["user"], "app_id": old["application"], "released_at": old["revoked"]},
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _rotation_sql(
+    alias: str, revoke: str, delete: str, with_id_token: bool, releases: int, audit: tuple[str, ...]
+) -> str:
+    """The text of ``_rotation_statement``'s statement for one shape of rotation."""
+    connection = connections[alias]
+    computed = _rotation_computed(alias)
+    quote = connection.ops.quote_name
+    at_pk = quote(AccessToken._meta.pk.column)
     # Every name below comes from _meta or from this code.
     returned = ", ".join(_quoted(connection, RefreshToken, f) for f in _RETURNED)
     parts = [
         f"revoked AS ({revoke} RETURNING {returned})",
         f"deleted AS ({delete} AND EXISTS (SELECT 1 FROM revoked) RETURNING {at_pk})",  # noqa: S608
     ]
-    params: list[Any] = []
-    links = {"source_refresh_token_id": old["id"], "id_token_id": "NULL"}
-    if rotation.id_token is not None:
-        computed = {**owner, **stamps}
-        id_token = _id_token_row.sql(connection, computed=computed, source="revoked", returning_pk=True)
-        parts.append(f"new_id_token AS ({id_token})")
-        params += _id_token_row.params(connection, rotation.id_token, computed=computed)
-        links["id_token_id"] = f"(SELECT {quote(IDToken._meta.pk.column)} FROM new_id_token)"  # noqa: S608
-    computed = {**owner, **stamps, **links}
-    access = _access_row.sql(connection, computed=computed, source="revoked", returning_pk=True)
-    parts.append(f"new_access AS ({access})")
-    params += _access_row.params(connection, rotation.access_token, computed=computed)
-    computed = {
-        **owner,
-        **stamps,
-        "token_family": old["token_family"],
-        "access_token_id": f"new_access.{at_pk}",
-        "revoked": "NULL",
-    }
-    refresh = _refresh_row.sql(connection, computed=computed, source="revoked, new_access")
-    parts.append(f"new_refresh AS ({refresh})")
-    params += _refresh_row.params(connection, rotation.refresh_token, computed=computed)
-    computed = {"user_id": old["user"], "app_id": old["application"], "released_at": old["revoked"]}
-    for index, release in enumerate(rotation.releases):
-        parts.append(
-            f"release_{index} AS ({_release_row.sql(connection, computed=computed, source='revoked')})"
+    access_computed = computed.access
+    if with_id_token:
+        id_token = _id_token_row.sql(
+            connection, computed=computed.id_token, source="revoked", returning_pk=True
         )
-        params += _release_row.params(connection, release, computed=computed)
-    audit = audit_events_statements(rotation.audit_events, alias=connection.alias, source="revoked")
-    for index, (sql, event_params) in enumerate(audit):
-        parts.append(f"audit_{index} AS ({sql})")
-        params += event_params
-    return "WITH " + ", ".join(parts) + " SELECT count(*) FROM revoked", params  # noqa: S608
+        parts.append(f"new_id_token AS ({id_token})")
+        new_id_token = f"(SELECT {quote(IDToken._meta.pk.column)} FROM new_id_token)"  # noqa: S608
+        access_computed = {**access_computed, "id_token_id": new_id_token}
+    access = _access_row.sql(connection, computed=access_computed, source="revoked", returning_pk=True)
+    parts.append(f"new_access AS ({access})")
+    refresh = _refresh_row.sql(connection, computed=computed.refresh, source="revoked, new_access")
+    parts.append(f"new_refresh AS ({refresh})")
+    release = _release_row.sql(connection, computed=computed.release, source="revoked")
+    parts += [f"release_{index} AS ({release})" for index in range(releases)]
+    parts += [f"audit_{index} AS ({sql})" for index, sql in enumerate(audit)]
+    return "WITH " + ", ".join(parts) + " SELECT count(*) FROM revoked"  # noqa: S608
 
 
 # What the revoking UPDATE returns on PostgreSQL, for the new rows.
