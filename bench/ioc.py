@@ -14,7 +14,7 @@ dossier tables.
 1. Data: ``bench/ioc_data.py --dossiers N`` (five years, COPY, roll-ups rebuilt, ANALYZE), unless ``--reuse``
    finds dossiers already there.
 2. A city manager and a ward leader (with their second factor) get a session each.
-3. The production server (``manage.py serve``: granian, WSGI, ``--workers`` × 4 threads, connections kept
+3. The production server (``manage.py serve``: granian, WSGI, ``--workers`` × 2 threads, connections kept
    60 s) answers; each scenario is first requested twice (it must answer 200), then wrk keeps
    ``--connections`` clients busy for ``--warmup`` + ``--duration`` seconds (only the latter measured), the
    requests of a scenario rotating over its URLs (the ward overview over ``--wards`` wards). A scenario whose

@@ -1,5 +1,5 @@
 """Benchmark the OpenID Connect provider: client-credentials grants/s, refresh-token requests/s (rotated) and
-password sign-ins/s, against the production server (`hanoismart serve`: granian, WSGI, 4 threads a worker).
+password sign-ins/s, against the production server (`hanoismart serve`: granian, WSGI, 2 threads a worker).
 
 Uses DATABASE_URL when set (run it under scripts/postgres.sh for PostgreSQL), else SQLite under
 var/bench-oidc/.
@@ -327,7 +327,7 @@ def main() -> None:
     tokens = json.loads(re.search(r"TOKENS=(.*)", out).group(1))
     hasher = json.loads(re.search(r"HASHER=(.*)", out).group(1))
 
-    # The production server exactly as `hanoismart serve` runs it (granian, WSGI, 4 threads per worker).
+    # The production server exactly as `hanoismart serve` runs it (granian, WSGI, 2 threads per worker).
     server = subprocess.Popen(
         [
             PY,

@@ -157,7 +157,7 @@ def test_serve_options_win_over_the_environment_and_defaults_need_nothing(monkey
     assert argv[argv.index("--host") + 1] == "127.0.0.1"
     assert argv[argv.index("--port") + 1] == "8001"
     assert argv[argv.index("--workers") + 1] == "2"
-    assert argv[argv.index("--blocking-threads") + 1] == "4"
+    assert argv[argv.index("--blocking-threads") + 1] == "2"
 
 
 def test_serve_can_serve_the_asgi_application():

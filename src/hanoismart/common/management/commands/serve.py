@@ -1,4 +1,4 @@
-"""`hanoismart serve`: the production web server, granian, with 2 worker processes of 4 threads each.
+"""`hanoismart serve`: the production web server, granian, with 2 worker processes of 2 threads each.
 
 bench/README.md measured the candidates on this app: granian on the WSGI interface answers the same pages
 with about half the CPU of any ASGI server (Django's views are synchronous; under ASGI each request hops to a
@@ -66,7 +66,7 @@ def server_config(options: dict[str, object]) -> ServerConfig:
         host=options.get("host") or env_str("HOST", "127.0.0.1"),  # type: ignore[arg-type]
         port=options.get("port") or env_int("PORT", 8000, minimum=1),  # type: ignore[arg-type]
         workers=options.get("workers") or env_int("WEB_CONCURRENCY", 2, minimum=1),  # type: ignore[arg-type]
-        threads=options.get("threads") or env_int("WEB_THREADS", 4, minimum=1),  # type: ignore[arg-type]
+        threads=options.get("threads") or env_int("WEB_THREADS", 2, minimum=1),  # type: ignore[arg-type]
         interface=options.get("interface") or "wsgi",  # type: ignore[arg-type]
     )
 
@@ -75,7 +75,7 @@ def add_server_arguments(parser: CommandParser) -> None:
     parser.add_argument("--host", help="address to listen on (env HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (env PORT, default 8000)")
     parser.add_argument("--workers", type=int, help="worker processes (env WEB_CONCURRENCY, default 2)")
-    parser.add_argument("--threads", type=int, help="threads per worker, WSGI (env WEB_THREADS, default 4)")
+    parser.add_argument("--threads", type=int, help="threads per worker, WSGI (env WEB_THREADS, default 2)")
     parser.add_argument("--interface", choices=sorted(TARGETS), help="wsgi (default: faster) or asgi")
 
 
