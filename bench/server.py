@@ -48,7 +48,18 @@ def candidates(port: int, workers: int) -> dict[str, list[str]]:
         "granian-asgi": [*granian, "--interface", "asginl", "--loop", "asyncio", asgi],
         "granian-asgi-uvloop": [*granian, "--interface", "asginl", "--loop", "uvloop", asgi],
         "granian-wsgi": [*granian, "--interface", "wsgi", wsgi],  # up to backlog/workers/2 = 256 threads each
-        "granian-wsgi-4-threads": [*granian, "--interface", "wsgi", "--blocking-threads", "4", wsgi],
+        # `hanoismart serve` since session 7 (2 threads a worker), and the 4 it had before
+        **{
+            f"granian-wsgi-{threads}-threads": [
+                *granian,
+                "--interface",
+                "wsgi",
+                "--blocking-threads",
+                str(threads),
+                wsgi,
+            ]
+            for threads in (1, 2, 4)
+        },
         "gunicorn-uvicorn": [*gunicorn, "--worker-class", "uvicorn_worker.UvicornWorker", asgi],
         "uvicorn": [
             PY,
