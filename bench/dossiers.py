@@ -19,10 +19,14 @@ delivers the national-portal message and writes and sends the applicant's notifi
 tasks wait in the queue instead).
 
 Reports submissions/s, p50/p95 latency and the ratio (b)/(a); PostgreSQL only for (b) (on SQLite only (a)).
-``--in-process N`` measures instead, with no server and no load, N filings one after another through Django's
-test client in one process: queries per filing (CaptureQueriesContext), the process's CPU per filing
+``--in-process N`` measures instead, with no server and no load, N filings one after another through the
+production WSGI application (``hanoismart.wsgi``: bearer requests on the short middleware chain, as the server
+runs them) in one process: queries per filing (counted by an execute wrapper, not logged: Django's query log
+renders every statement's text with its values, which the server never does), the process's CPU per filing
 (``time.process_time()``) and, on PostgreSQL, the database backend's CPU per filing (``/proc/<pid>/stat``);
-figures that hardly move with the machine's load (``--profile`` adds cProfile's top functions).
+figures that hardly move with the machine's load (``--profile`` adds cProfile's top functions, timed on the
+process's CPU). ``--test-client`` measures as before session 7: Django's test client, whole middleware chain,
+every query logged.
 ``--without-rollups`` serves (a) with the daily roll-ups not maintained (bench/wsgi_without_rollups.py), so
 bench/ioc.py can show what keeping them current costs a filing.
 It writes into the database it is given: it refuses anything but SQLite under var/bench-dossiers/ or a server
@@ -127,18 +131,58 @@ end
 
 
 IN_PROCESS = r"""
-import cProfile, io, json, os, pstats, time, uuid
+import contextlib, cProfile, io, json, os, pstats, sys, time, uuid
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 plan = json.loads(os.environ["BENCH_PLAN"])
-client = Client(HTTP_HOST="127.0.0.1")
 
-def post(number):
-    resident, body = plan["requests"][number % len(plan["requests"])]
-    response = client.post("/api/v1/dossiers", body, content_type="application/json",
-                           HTTP_AUTHORIZATION="Bearer " + resident, HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
-    assert response.status_code == 201, response.content[:500]
+if plan["test_client"]:  # the session's earlier measure: the test client, every query logged
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def post(number):
+        resident, body = plan["requests"][number % len(plan["requests"])]
+        response = client.post("/api/v1/dossiers", body, content_type="application/json",
+                               HTTP_AUTHORIZATION="Bearer " + resident, HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+        assert response.status_code == 201, response.content[:500]
+
+    counting = CaptureQueriesContext
+else:  # the production WSGI application (the server's short chain for bearer requests), queries counted only
+    from hanoismart.wsgi import application
+
+    def post(number):
+        resident, body = plan["requests"][number % len(plan["requests"])]
+        body = body.encode()
+        environ = {
+            "REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/dossiers", "SCRIPT_NAME": "", "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
+            "HTTP_AUTHORIZATION": "Bearer " + resident, "HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex,
+            "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http", "wsgi.multithread": True, "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        status = []
+        answer = application(environ, lambda code, headers, exc_info=None: status.append(code))
+        content = b"".join(answer)
+        getattr(answer, "close", lambda: None)()
+        assert status[0].startswith("201"), content[:500]
+
+    class counting(contextlib.AbstractContextManager):  # noqa: N801 - used as CaptureQueriesContext
+        def __init__(self, connection):
+            self.connection, self.captured_queries = connection, []
+
+        def _count(self, execute, sql, params, many, context):
+            self.captured_queries.append(None)
+            return execute(sql, params, many, context)
+
+        def __enter__(self):
+            self._wrapping = self.connection.execute_wrapper(self._count)
+            self._wrapping.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self._wrapping.__exit__(*exc)
 
 def backend_cpu():
     if connection.vendor != "postgresql":
@@ -162,9 +206,10 @@ for number in range(5):  # warm-up: the first requests load the URLconf, the cal
     post(number)
 HUEY.storage.flush_queue()  # what earlier runs left
 count = plan["count"]
-profiler = cProfile.Profile() if plan["profile"] else None
+# cProfile on the process's CPU time (not the wall clock: waits for the database are not the process's work)
+profiler = cProfile.Profile(time.process_time) if plan["profile"] else None
 db_before, cpu_before, wall_before = backend_cpu(), time.process_time(), time.perf_counter()
-with CaptureQueriesContext(connection) as queries:
+with counting(connection) as queries:
     if profiler:
         profiler.enable()
     for number in range(count):
@@ -173,9 +218,9 @@ with CaptureQueriesContext(connection) as queries:
         profiler.disable()
 cpu, wall, db = time.process_time() - cpu_before, time.perf_counter() - wall_before, backend_cpu() - db_before
 # Then the worker's part: the tasks the filings queued, run in this process (its own CPU and queries).
-worker_profiler = cProfile.Profile() if plan["profile"] else None
+worker_profiler = cProfile.Profile(time.process_time) if plan["profile"] else None
 db_before, cpu_before = backend_cpu(), time.process_time()
-with CaptureQueriesContext(connection) as worker_queries:
+with counting(connection) as worker_queries:
     if worker_profiler:
         worker_profiler.enable()
     tasks = drain()
@@ -206,11 +251,12 @@ print("RESULT=" + json.dumps({
 """
 
 
-def in_process_run(residents: list[dict], *, count: int, profile: bool) -> dict:
+def in_process_run(residents: list[dict], *, count: int, profile: bool, test_client: bool = False) -> dict:
     plan = {
         "requests": [[resident["token"], body_for(resident)] for resident in residents],
         "count": count,
         "profile": profile,
+        "test_client": test_client,
     }
     done = subprocess.run(
         [PY, str(PROJECT_DIR / "manage.py"), "shell"],
@@ -488,6 +534,12 @@ def main() -> None:
     )
     parser.add_argument("--profile", action="store_true", help="with --in-process: cProfile's top functions")
     parser.add_argument(
+        "--test-client",
+        action="store_true",
+        help="with --in-process: through Django's test client, every query logged (the measure until "
+        "session 7) instead of the production WSGI application with queries only counted",
+    )
+    parser.add_argument(
         "--without-rollups",
         action="store_true",
         help="serve with the daily roll-ups not maintained (bench/wsgi_without_rollups.py): their cost",
@@ -504,7 +556,9 @@ def main() -> None:
     residents = json.loads(re.search(r"RESIDENTS=(.*)", manage("shell", stdin=setup)).group(1))
     if args.in_process:
         print(f"==> {args.in_process} filings in one process", flush=True)
-        report = in_process_run(residents, count=args.in_process, profile=args.profile)
+        report = in_process_run(
+            residents, count=args.in_process, profile=args.profile, test_client=args.test_client
+        )
         stamp = time.strftime("%Y%m%d-%H%M%S")
         (VAR_DIR / f"dossiers-in-process-{stamp}.json").write_text(json.dumps(report, indent=2))
         print(json.dumps(report, indent=2))

@@ -13,8 +13,8 @@ N client-credentials grants and N refreshes through the production WSGI applicat
 called as granian calls it) in this process, reporting the
 queries of one request, the CPU time per request (``time.process_time``) and the Python function calls per
 request (cProfile's count); ``--profile`` adds cProfile's top entries (``BENCH_PROFILE_SORT``, e.g.
-``cumulative``; ``BENCH_PROFILE_LINES``). On a shared, loaded machine the queries and the calls are the
-figures that do not move with the load.
+``cumulative``; ``BENCH_PROFILE_LINES``), ``BENCH_PROFILE_DUMP=PATH`` keeps the statistics in ``PATH.<flow>``.
+On a shared, loaded machine the queries and the calls are the figures that do not move with the load.
 
     scripts/postgres.sh .venv/bin/python bench/oidc.py --in-process 300
 """
@@ -283,6 +283,8 @@ def in_process(count: int, *, profile: bool) -> dict:
             "python_calls_per_request": round(stats.total_calls / profiled),
             "sql": [query["sql"][:160] for query in queries],
         }
+        if os.environ.get("BENCH_PROFILE_DUMP"):  # for pstats' callers and callees
+            stats.dump_stats(f"{os.environ['BENCH_PROFILE_DUMP']}.{name}")
         if profile:
             stats.sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime"))
             stats.print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "25")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connections
@@ -82,6 +83,7 @@ _PREP_FIELDS = ("action", "actor_label", "object_ref", "actor_ref", "object_type
         ["text", "", None, uuid.uuid4(), None, "10.0.0.1", {"a": 1}, dt.datetime(2026, 1, 2, tzinfo=dt.UTC)],
         [None, None, None, uuid.uuid4().hex, 7, None, {}, None],
         [gettext_lazy("lazy"), "x", "y", None, "z", "::1", [], dt.datetime(2026, 1, 2, tzinfo=dt.UTC)],
+        ["a", "b", "c", None, "d", None, {}, dt.datetime(2026, 1, 2, 7, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))],
     ],
 )
 def test_prep_save_gives_what_get_db_prep_save_gives(values):
@@ -91,3 +93,14 @@ def test_prep_save_gives_what_get_db_prep_save_gives(values):
     prepared = prep_save(save_plan(fields, connection), values, connection)
     assert [type(v) for v in prepared] == [type(v) for v in expected]
     assert [repr(v) for v in prepared] == [repr(v) for v in expected]
+
+
+def test_prep_save_makes_a_naive_time_aware_as_django_does():
+    field = AuditEvent._meta.get_field("at")
+    connection = connections["default"]
+    naive = dt.datetime(2026, 1, 2, 3, 4)  # noqa: DTZ001 - the naive time under test
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        expected = field.get_db_prep_save(naive, connection=connection)
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        (prepared,) = prep_save(save_plan([field], connection), [naive], connection)
+    assert repr(prepared) == repr(expected)

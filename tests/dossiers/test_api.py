@@ -53,6 +53,12 @@ def _body(case) -> dict:
     }
 
 
+def _birth_certificate_in_store(resident):
+    return document_upload(
+        actor=resident, type_code="GCS", type_name="GCS", title="Giấy chứng sinh", upload=pdf_upload()
+    )
+
+
 def test_file_twice_with_one_idempotency_key_makes_one_dossier(client, personas, desk, birth_case):
     token = _token(personas.resident, "dossiers.write dossiers.read")
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_IDEMPOTENCY_KEY": "k-1"}
@@ -81,13 +87,7 @@ def test_filing_reads_and_writes_a_fixed_number_of_queries(
     statements (data-modifying CTEs), on SQLite one each. The actions offered need no staff positions
     read (the token's check said the resident holds none). The dossier is answered from memory; notifying
     and portal delivery are one task after commit, in the worker."""
-    stored = document_upload(
-        actor=personas.resident,
-        type_code="GCS",
-        type_name="GCS",
-        title="Giấy chứng sinh",
-        upload=pdf_upload(),
-    )
+    stored = _birth_certificate_in_store(personas.resident)
     mandatory, optional = birth_case.components.order_by("order")
     body = _body(birth_case)
     body["components"] = [
@@ -306,3 +306,18 @@ def test_the_detail_is_the_answer_validation_would_give(personas, desk, birth_ca
     assert all(isinstance(paper, PaperOut) for paper in built.papers)
     assert built.model_dump(mode="json") == validated.model_dump(mode="json")
     assert built.actions == ["receive", "refuse", "request_supplement"]
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_status_label_is_djangos_own(language):
+    """Dossier.get_status_display (kept labels) says what Django's generated one says, unknown values too."""
+    from django.utils import translation
+
+    from hanoismart.procedures.models import DossierStatus
+
+    field = Dossier._meta.get_field("status")
+    with translation.override(language):
+        for value in [*DossierStatus.values, "99"]:
+            dossier = Dossier(status=value)
+            assert dossier.get_status_display() == dossier._get_FIELD_display(field)
+            assert type(dossier.get_status_display()) is str

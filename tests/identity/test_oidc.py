@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import hmac
 import json
+import uuid
 
 import pytest
 from django.core.cache import cache
@@ -301,6 +304,15 @@ def test_pairwise_sub_differs_per_app_and_is_stable(personas):
     assert subject_for(resident, first) == subject_for(resident, first)
     assert subject_for(resident, first) != str(resident.public_id)
     assert subject_for(resident, agency) == str(resident.public_id)
+
+
+def test_pairwise_sub_is_the_documented_hmac(personas, settings):
+    # Apps keep the sub they saw: the formula must never change (oidc_provider.subject_for).
+    resident, app = personas.resident, make_app("app-one")
+    message = f"app-one:{resident.public_id}".encode()
+    digest = hmac.new(settings.OIDC_PAIRWISE_SECRET.encode(), message, hashlib.sha256).digest()
+
+    assert subject_for(resident, app) == str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def test_client_credentials_for_the_agency(client):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import connections, models, router, transaction
@@ -52,15 +53,20 @@ def audit_event_build(
     )
 
 
-SavePlan = list[tuple[models.Field, type | None]]
+# The kind of a DateTimeField's values a backend that takes datetimes as they are gives back unchanged.
+_AWARE_DATETIME = object()
+
+SavePlan = list[tuple[models.Field, Any]]
 
 
 def save_plan(fields: Iterable[models.Field], connection: BaseDatabaseWrapper) -> SavePlan:
     """Each field with the type of the values its ``get_db_prep_save`` gives back unchanged on ``connection``
     (None when that is not known): a plain ``CharField`` or ``TextField`` keeps a ``str``, a ``UUIDField``
-    keeps a ``UUID`` where the database has a UUID type, and all of them keep None. Here because every app's
+    keeps a ``UUID`` where the database has a UUID type, a ``DateTimeField`` an aware ``datetime`` on
+    PostgreSQL (its adapter takes them as they are), and all of them keep None. Here because every app's
     hand-written statements may use it (hanoismart.identity.statements) and audit is below them all."""
     native_uuid = connection.features.has_native_uuid_field
+    datetimes_as_they_are = connection.vendor == "postgresql"
     plan: SavePlan = []
     for field in fields:
         kind = type(field)
@@ -68,6 +74,8 @@ def save_plan(fields: Iterable[models.Field], connection: BaseDatabaseWrapper) -
             plan.append((field, str))
         elif kind is models.UUIDField and native_uuid:
             plan.append((field, uuid.UUID))
+        elif kind is models.DateTimeField and datetimes_as_they_are:
+            plan.append((field, _AWARE_DATETIME))
         else:
             plan.append((field, None))
     return plan
@@ -78,7 +86,12 @@ def prep_save(plan: SavePlan, values: Iterable[Any], connection: BaseDatabaseWra
     calls for a value it would give back unchanged."""
     prepared = []
     for (field, unchanged), value in zip(plan, values, strict=True):
-        if unchanged is not None and (value is None or type(value) is unchanged):
+        if unchanged is not None and (
+            value is None
+            or type(value) is unchanged
+            # A naive one would be made aware, with a warning (USE_TZ).
+            or (unchanged is _AWARE_DATETIME and type(value) is datetime and value.utcoffset() is not None)
+        ):
             prepared.append(value)
         else:
             prepared.append(field.get_db_prep_save(value, connection=connection))
@@ -101,11 +114,19 @@ def _save_plan(alias: str) -> SavePlan:
     return save_plan(_FIELDS, connections[alias])
 
 
+# Each field's attribute, and the field when its type has a pre_save of its own (the auto_now_add time):
+# the others' is the attribute's value.
+_PRE_SAVE = tuple(
+    (field.attname, field if type(field).pre_save is not models.Field.pre_save else None) for field in _FIELDS
+)
+
+
 def _event_params(event: AuditEvent, connection: BaseDatabaseWrapper) -> list[Any]:
     # As save() prepares them: the auto_now_add time, JSON, the IP address.
-    return prep_save(
-        _save_plan(connection.alias), [field.pre_save(event, True) for field in _FIELDS], connection
-    )
+    values = [
+        getattr(event, name) if field is None else field.pre_save(event, True) for name, field in _PRE_SAVE
+    ]
+    return prep_save(_save_plan(connection.alias), values, connection)
 
 
 @functools.lru_cache(maxsize=16)

@@ -11,7 +11,8 @@ the ORM would (``Model.from_db``, the compiler's converters, ``select_related`` 
 
 A ``Param(..., many=True)`` stands for the list of an ``__in`` lookup: the SQL is compiled for lists of 1, 2,
 4, 8... values and a shorter list is padded by repeating its last value (the same rows), so a few statements
-cover every length. Queries run through ``connection.cursor()``, so they count in ``CaptureQueriesContext``.
+cover every length. Queries run on the connection's kept cursor (``kept_cursor``), logged and wrapped as
+``connection.cursor()``'s, so they count in ``CaptureQueriesContext``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,26 @@ class _Statement:
     model_fields: slice
     populators: list[Any]
     annotations: dict[str, int]
+
+
+# Where a connection keeps its cursor.
+_KEPT_CURSOR = "_hanoismart_statement_cursor"
+
+
+def kept_cursor(alias: str) -> Any:
+    """A cursor on the connection ``alias``, kept with that connection (a new one when Django reconnects):
+    what ``connections[alias].cursor()`` gives, health check and query logging included, without making a
+    new database cursor (psycopg: a copy of the adapters) for every query. Do not close it."""
+    connection = connections[alias]
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    kept = connection.__dict__.get(_KEPT_CURSOR)
+    if kept is None or kept[0] is not connection.connection:
+        with connection.wrap_database_errors:
+            kept = (connection.connection, connection.create_cursor())
+        connection.__dict__[_KEPT_CURSOR] = kept
+    # Wrapped per use: the debug wrapper while queries are being captured (tests, benchmarks), as Django does.
+    return connection._prepare_cursor(kept[1])
 
 
 def _bucket(count: int) -> int:
@@ -154,9 +175,9 @@ class CompiledQuery:
             given = list(given) + [given[-1]] * (len(positions) - len(given))
             for position, value in zip(positions, given, strict=True):
                 sql_params[position] = param.field.get_db_prep_value(value, connection, prepared=False)
-        with connection.cursor() as cursor:
-            cursor.execute(statement.sql, sql_params)
-            rows = [list(row) for row in cursor.fetchall()]
+        cursor = kept_cursor(alias)
+        cursor.execute(statement.sql, sql_params)
+        rows = [list(row) for row in cursor.fetchall()]
         for row in rows:
             for position, functions, expression in statement.converters:
                 value = row[position]

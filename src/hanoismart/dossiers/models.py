@@ -10,9 +10,13 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.encoding import force_str
 from django.utils.translation import gettext_lazy as _
 
 from hanoismart.procedures.models import DossierStatus
+
+#: status value -> its lazy label (``Dossier.get_status_display``)
+_STATUS_LABELS = dict(DossierStatus.choices)
 
 #: Statuses in which a dossier is still being handled (its clock may run).
 OPEN_STATUSES = frozenset(
@@ -207,6 +211,11 @@ class Dossier(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def get_status_display(self) -> str:
+        """The status's label in the active language, as Django's own ``get_status_display`` gives it,
+        without making a dict of the ten lazy labels (each translated to be hashed) on every call."""
+        return force_str(_STATUS_LABELS.get(self.status, self.status), strings_only=True)
 
     @property
     def is_open(self) -> bool:

@@ -80,11 +80,9 @@ def subject_for(user: User, app: ClientApp) -> str:
     HMAC-SHA256(OIDC_PAIRWISE_SECRET, client_id + public_id) shaped as a UUID, stable per app and person."""
     if app.is_city_agency:
         return str(user.public_id)
-    digest = hmac.new(
-        settings.OIDC_PAIRWISE_SECRET.encode(),
-        f"{app.client_id}:{user.public_id}".encode(),
-        hashlib.sha256,
-    ).digest()
+    digest = hmac.digest(
+        settings.OIDC_PAIRWISE_SECRET.encode(), f"{app.client_id}:{user.public_id}".encode(), "sha256"
+    )
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 

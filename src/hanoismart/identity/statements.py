@@ -7,8 +7,8 @@ way in (``auto_now``, django-oauth-toolkit's token checksum, JSON), the backend'
 on the way out. They send no model signals (HanoiSmart connects none to these models), and an instance's
 related objects must be saved before it is.
 
-They all run on one cursor per database connection (``statement_cursor``): Django opens a new cursor for
-every query, and psycopg sets up its adapters again for each.
+They all run on one cursor per database connection (``common.queries.kept_cursor``): Django opens a new
+cursor for every query, and psycopg sets up its adapters again for each.
 """
 
 from __future__ import annotations
@@ -20,26 +20,9 @@ from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from hanoismart.audit.services import SavePlan, prep_save, save_plan
+from hanoismart.common.queries import kept_cursor
 
 M = TypeVar("M", bound=models.Model)
-
-_KEPT_CURSOR = "_hanoismart_statement_cursor"
-
-
-def statement_cursor(alias: str) -> Any:
-    """A cursor on the connection ``alias``, kept with that connection (a new one when Django reconnects):
-    what ``connections[alias].cursor()`` gives, health check and query logging included, without making a
-    new database cursor each time. Do not close it."""
-    connection = connections[alias]
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    kept = connection.__dict__.get(_KEPT_CURSOR)
-    if kept is None or kept[0] is not connection.connection:
-        with connection.wrap_database_errors:
-            kept = (connection.connection, connection.create_cursor())
-        connection.__dict__[_KEPT_CURSOR] = kept
-    # Wrapped per use: the debug wrapper while queries are being captured (tests, benchmarks), as Django does.
-    return connection._prepare_cursor(kept[1])
 
 
 class PreparedInsert(Generic[M]):
@@ -76,7 +59,7 @@ class PreparedInsert(Generic[M]):
         plan, sql, returns = self._compile(connection)
         values = prep_save(plan, [field.pre_save(instance, True) for field, _kind in plan], connection)
         auto = self.model._meta.auto_field
-        cursor = statement_cursor(alias)
+        cursor = kept_cursor(alias)
         cursor.execute(sql, values)
         if auto is not None:
             if returns:

@@ -51,9 +51,10 @@ from oauth2_provider.utils import jwk_from_pem
 
 from hanoismart.audit.models import AuditEvent
 from hanoismart.audit.services import audit_events_record, audit_events_statements
+from hanoismart.common.queries import kept_cursor
 from hanoismart.identity.models import ClientApp, Consent, DataRelease, User
 from hanoismart.identity.selectors.oidc import app_scopes
-from hanoismart.identity.statements import ModelColumns, PreparedInsert, RowInsert, statement_cursor
+from hanoismart.identity.statements import ModelColumns, PreparedInsert, RowInsert
 
 APP_CACHE_SECONDS = 60
 APP_CACHE_SIZE = 1000
@@ -93,7 +94,7 @@ def _app_version(client_id: str) -> tuple[Any, ...] | None:
     """The app's version columns, or None when no app has this client ID: one indexed query, written by hand
     because compiling it through the ORM would cost more than running it."""
     alias = router.db_for_read(ClientApp)
-    cursor = statement_cursor(alias)
+    cursor = kept_cursor(alias)
     cursor.execute(_version_sql(alias), [client_id])
     row = cursor.fetchone()
     return tuple(row) if row else None
@@ -156,6 +157,7 @@ class _Keys:
     current: jwk.JWK
     key_set: jwk.JWKSet
     private_key: Any  # the current key as cryptography's RSA private key, for signing
+    header: bytes  # the JWS header of the tokens it signs, base64url-encoded
 
 
 _keys: dict[tuple[str, ...], _Keys] = {}
@@ -172,7 +174,13 @@ def _parsed_keys() -> _Keys:
         key_set = jwk.JWKSet()
         for key in keys:
             key_set.add(key)
-        parsed = _keys[pems] = _Keys(current=keys[0], key_set=key_set, private_key=keys[0].get_op_key("sign"))
+        header = {"typ": "JWT", "alg": "RS256", "kid": keys[0]["kid"]}
+        parsed = _keys[pems] = _Keys(
+            current=keys[0],
+            key_set=key_set,
+            private_key=keys[0].get_op_key("sign"),
+            header=_b64url(json.dumps(header).encode()),
+        )
     return parsed
 
 
@@ -189,10 +197,7 @@ def id_token_sign(claims: dict[str, Any]) -> str:
     """``claims`` as a JWT signed with the current key: RS256, compact serialisation, ``kid`` in the header
     (RFC 7515 and 7519). What jwcrypto's ``JWT.make_signed_token`` makes, without its per-token set-up."""
     keys = _parsed_keys()
-    header = {"typ": "JWT", "alg": "RS256", "kid": keys.current["kid"]}
-    signing_input = (
-        _b64url(json.dumps(header).encode()) + b"." + _b64url(json.dumps(claims, default=str).encode())
-    )
+    signing_input = keys.header + b"." + _b64url(json.dumps(claims, default=str).encode())
     signature = keys.private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
     return (signing_input + b"." + _b64url(signature)).decode("ascii")
 
@@ -315,7 +320,7 @@ def refresh_token_live(checksum: str) -> LiveRefreshToken | None:
     ``consents_granted``)."""
     alias = router.db_for_read(RefreshToken)
     sql, with_consents = _live_refresh_sql(alias)
-    cursor = statement_cursor(alias)
+    cursor = kept_cursor(alias)
     cursor.execute(sql, [True, checksum] if with_consents else [checksum])
     row = cursor.fetchone()
     return None if row is None else _live_from_row(row, connections[alias], with_consents)
@@ -328,7 +333,7 @@ def client_app_and_refresh_token(
     presents both at once."""
     alias = router.db_for_read(RefreshToken)
     sql, with_consents = _live_refresh_sql(alias, with_app=True)
-    cursor = statement_cursor(alias)
+    cursor = kept_cursor(alias)
     try:
         cursor.execute(sql, [True, checksum, client_id] if with_consents else [checksum, client_id])
     except (ValueError, DataError):  # a client ID the database cannot represent (a NUL byte): no such app
@@ -383,7 +388,7 @@ def consents_granted(*, user_id: int, app_id: int) -> set[str]:
     """The scopes the person currently allows the app: ``selectors.oidc.granted_scopes`` as one hand-written
     query (the same rule: granted and not revoked)."""
     alias = router.db_for_read(Consent)
-    cursor = statement_cursor(alias)
+    cursor = kept_cursor(alias)
     cursor.execute(_consents_sql(alias), [user_id, app_id, True])
     return {scope for (scope,) in cursor.fetchall()}
 
@@ -441,7 +446,7 @@ def refresh_token_rotate(*, previous: LiveRefreshToken, now: datetime, rotation:
     connection = connections[alias]
     revoke, delete = _revoke_sql(alias)
     stamp = RefreshToken._meta.get_field("revoked").get_db_prep_save(now, connection=connection)
-    cursor = statement_cursor(alias)
+    cursor = kept_cursor(alias)
     if connection.vendor == "postgresql":
         sql, params = _rotation_statement(connection, revoke, delete, rotation)
         cursor.execute(sql, [stamp, stamp, previous.id, previous.access_token_id, *params])
@@ -470,7 +475,7 @@ def access_token_issue(*, access_token: dict[str, Any], audit_events: Sequence[A
     atomic by itself), two in a transaction elsewhere."""
     alias = router.db_for_write(AccessToken)
     connection = connections[alias]
-    cursor = statement_cursor(alias)
+    cursor = kept_cursor(alias)
     if connection.vendor == "postgresql":
         parts = [f"new_access AS ({_access_row.sql(connection, returning_pk=True)})"]
         params = _access_row.params(connection, access_token)

@@ -14,6 +14,7 @@ from django.db.models import Prefetch, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
 from hanoismart.common.errors import NotFound
+from hanoismart.common.queries import kept_cursor
 from hanoismart.common.text import fold
 from hanoismart.directory.models import Agency
 from hanoismart.procedures.models import Case, Component, Fee, FeeSetter, Field, Procedure, WorkflowStep
@@ -228,9 +229,9 @@ def _catalog_rows(connection, procedure_code: str, case_code: str) -> list[tuple
     sql = getattr(connection, "_hanoismart_case_fingerprint_sql", None)
     if sql is None:
         sql = connection._hanoismart_case_fingerprint_sql = _fingerprint_sql(connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [procedure_code, case_code])
-        return [tuple(row) for row in cursor.fetchall()]
+    cursor = kept_cursor(connection.alias)
+    cursor.execute(sql, [procedure_code, case_code])
+    return [tuple(row) for row in cursor.fetchall()]
 
 
 def case_for_filing(*, procedure_code: str, case_code: str, using: str = "default") -> Case | None:

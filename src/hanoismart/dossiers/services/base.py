@@ -16,14 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hanoismart.audit.models import AuditEvent
-from hanoismart.audit.services import audit_event_build
+from hanoismart.audit.services import SavePlan, audit_event_build, prep_save, save_plan
 from hanoismart.common.errors import NotAuthenticated, PermissionDenied
+from hanoismart.common.queries import kept_cursor
 from hanoismart.directory.selectors import working_calendar
 from hanoismart.dossiers.models import Dossier, DossierEvent, PortalSyncMessage
 from hanoismart.dossiers.permissions import DossierPermission, position_for
 from hanoismart.dossiers.services import rollups
 from hanoismart.dossiers.services.portal import portal_deliver
-from hanoismart.identity.statements import statement_cursor
 from hanoismart.notifications.services import Outgoing, message_send_many
 
 NOTIFY_CHANNELS = ("in_app", "sms")
@@ -136,6 +136,38 @@ def _insert_sql(
     return sql
 
 
+# Beside the fields ``save_plan`` knows: these keep a value of this exact type unchanged on every backend
+# (Django's get_db_prep_save gives it back as it is) ...
+_KEPT_TYPES: dict[type[models.Field], type] = {models.EmailField: str, models.BooleanField: bool}
+# ... and these give back None as None (a value goes through Django's chain: PostgreSQL's operations wrap an
+# integer in psycopg's Int2/Int4/Int8, SQLite's turn a date-time into text).
+_NONE_KEPT = (
+    models.ForeignKey,
+    models.DateTimeField,
+    models.IntegerField,
+    models.BigIntegerField,
+    models.SmallIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveBigIntegerField,
+    models.PositiveSmallIntegerField,
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_plan(alias: str, model: type[models.Model]) -> SavePlan:
+    """``audit.services.save_plan`` of the model's insert fields, widened by ``_KEPT_TYPES`` and
+    ``_NONE_KEPT`` (a type no value has stands for "None only": prep_save passes None through for any)."""
+    wider: SavePlan = []
+    for field, kept in save_plan(_insert_fields(model), connections[alias]):
+        kind = type(field)
+        if kept is None and kind in _KEPT_TYPES:
+            kept = _KEPT_TYPES[kind]
+        elif kept is None and kind in _NONE_KEPT:
+            kept = type(None)
+        wider.append((field, kept))
+    return wider
+
+
 def rows_insert(
     model: type[models.Model],
     rows: Sequence[models.Model],
@@ -155,6 +187,7 @@ def rows_insert(
     if back and not connection.features.can_return_columns_from_insert:
         raise RuntimeError("rows_insert needs INSERT … RETURNING (PostgreSQL, SQLite 3.35+).")
     fields = _insert_fields(model)
+    plan = _insert_plan(alias, model)
     expressions = tuple((name, expression) for name, (expression, _values) in computed.items())
     batch = max(connection.ops.bulk_batch_size(fields, rows), 1)
     parts = []
@@ -162,11 +195,21 @@ def rows_insert(
         chunk = rows[start : start + batch]
         params: list[Any] = []
         for row in chunk:
-            for field in fields:
+            # As save() prepares them (pre_save: auto_now, a file stored), without Django's chain of calls
+            # for a value it would give back unchanged (audit.services.prep_save).
+            values = prep_save(
+                plan,
+                [None if field.attname in computed else field.pre_save(row, True) for field in fields],
+                connection,
+            )
+            if not computed:
+                params += values
+                continue
+            for field, value in zip(fields, values, strict=True):
                 if field.attname in computed:
                     params.extend(computed[field.attname][1])
                 else:
-                    params.append(field.get_db_prep_save(field.pre_save(row, True), connection=connection))
+                    params.append(value)
         sql = _insert_sql(alias, model, len(chunk), expressions, back)
         parts.append(Rows(sql=sql, params=params, rows=chunk, returning=back))
     return parts
@@ -186,7 +229,7 @@ def rows_write(parts: Sequence[Rows]) -> None:
         return
     alias = router.db_for_write(Dossier)
     connection = connections[alias]
-    cursor = statement_cursor(alias)
+    cursor = kept_cursor(alias)
     # As save() does: an error here marks the caller's transaction for rollback.
     with transaction.mark_for_rollback_on_error(alias):
         if connection.vendor == "postgresql" and len(parts) > 1:

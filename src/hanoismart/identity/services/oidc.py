@@ -28,6 +28,8 @@ from hanoismart.common.errors import InvalidInput, NotAuthenticated
 from hanoismart.identity.models import ClientApp, Consent, DataRelease, ReleaseChannel, User
 from hanoismart.identity.token_path import data_release_insert
 
+_RELEASE_CHANNELS = frozenset(ReleaseChannel.values)  # the enum's property makes a new list each time
+
 
 def _require_signed_in(actor: Any) -> None:
     if actor is None or not actor.is_authenticated or not actor.is_active:
@@ -145,7 +147,7 @@ def _release_rows(*, user: User, app: ClientApp, releases: Sequence[Release]) ->
     now = timezone.now()
     rows = []
     for release in releases:
-        if release.channel not in ReleaseChannel.values:
+        if release.channel not in _RELEASE_CHANNELS:
             raise ValueError(f"unknown release channel {release.channel!r}")
         rows.append(
             {
