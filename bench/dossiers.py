@@ -39,6 +39,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -545,6 +546,8 @@ def main() -> None:
         help="serve with the daily roll-ups not maintained (bench/wsgi_without_rollups.py): their cost",
     )
     args = parser.parse_args()
+    if not args.in_process and shutil.which("wrk") is None:
+        sys.exit("wrk is missing: `make bench` installs it (Debian's package wrk)")
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     url = database_guard()
     database = "PostgreSQL" if url.startswith("postgres") else "SQLite"

@@ -50,6 +50,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -591,6 +592,8 @@ def main() -> None:
     parser.add_argument("--receive-connections", type=int, default=8, help="desk clients receiving at once")
     args = parser.parse_args()
     under_postgres()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: `make bench` installs it (Debian's package wrk)")
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     report: dict = {"when": dt.datetime.now(tz=HANOI).isoformat(timespec="seconds"), "args": vars(args)}
 

@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -313,6 +314,8 @@ def main() -> None:
     unknown = set(flows) - {"client_credentials", "refresh_token", "password_sign_in"}
     if unknown:
         parser.error(f"unknown flows: {', '.join(sorted(unknown))}")
+    if not args.in_process and shutil.which("wrk") is None:
+        sys.exit("wrk is missing: `make bench` installs it (Debian's package wrk)")
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     if args.in_process:
         report = in_process(args.in_process, profile=args.profile)
