@@ -7,7 +7,8 @@ import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connections
+from django.apps import apps
+from django.db import connections, models
 from django.utils.translation import gettext_lazy
 
 from hanoismart.audit.models import AuditEvent
@@ -104,3 +105,34 @@ def test_prep_save_makes_a_naive_time_aware_as_django_does():
     with pytest.warns(RuntimeWarning, match="naive datetime"):
         (prepared,) = prep_save(save_plan([field], connection), [naive], connection)
     assert repr(prepared) == repr(expected)
+
+
+def _field_of_kind(kind):
+    """The first field of exactly this type among the project's models."""
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if type(field) is kind:
+                return field
+    raise LookupError(kind)
+
+
+# The other kinds save_plan knows, each with None and values of the kept type or one Django converts.
+@pytest.mark.parametrize(
+    ("kind", "values"),
+    [
+        ("EmailField", [None, "a@example.vn", gettext_lazy("b@example.vn")]),
+        ("BooleanField", [None, True, False, 1, "f"]),
+        ("ForeignKey", [None, 7, "7"]),
+        ("IntegerField", [None, 7, "7"]),
+        ("PositiveIntegerField", [None, 7]),
+        ("PositiveSmallIntegerField", [None, 7]),
+        ("DateTimeField", [None, dt.datetime(2026, 1, 2, tzinfo=dt.UTC), "2026-01-02T03:04:05+07:00"]),
+    ],
+)
+def test_prep_save_gives_what_get_db_prep_save_gives_for_every_kind(kind, values):
+    field = _field_of_kind(getattr(models, kind))
+    connection = connections["default"]
+    expected = [field.get_db_prep_save(v, connection=connection) for v in values]
+    prepared = prep_save(save_plan([field] * len(values), connection), values, connection)
+    assert [type(v) for v in prepared] == [type(v) for v in expected]
+    assert [repr(v) for v in prepared] == [repr(v) for v in expected]

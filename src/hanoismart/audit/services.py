@@ -55,27 +55,54 @@ def audit_event_build(
 
 # The kind of a DateTimeField's values a backend that takes datetimes as they are gives back unchanged.
 _AWARE_DATETIME = object()
+# The kind of no value: of such a field only None is given back unchanged.
+_ONLY_NONE = object()
+# Fields that give back a value of this exact type unchanged on every backend.
+_KEPT_TYPES: dict[type[models.Field], type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.EmailField: str,
+    models.BooleanField: bool,
+}
+# Fields that give back None as None, and a value through the backend's operations (PostgreSQL's wrap an
+# integer in psycopg's Int2/Int4/Int8, SQLite's turn a date-time into text).
+_NONE_KEPT = frozenset(
+    {
+        models.ForeignKey,
+        models.DateTimeField,
+        models.IntegerField,
+        models.BigIntegerField,
+        models.SmallIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveBigIntegerField,
+        models.PositiveSmallIntegerField,
+    }
+)
 
 SavePlan = list[tuple[models.Field, Any]]
 
 
 def save_plan(fields: Iterable[models.Field], connection: BaseDatabaseWrapper) -> SavePlan:
-    """Each field with the type of the values its ``get_db_prep_save`` gives back unchanged on ``connection``
-    (None when that is not known): a plain ``CharField`` or ``TextField`` keeps a ``str``, a ``UUIDField``
-    keeps a ``UUID`` where the database has a UUID type, a ``DateTimeField`` an aware ``datetime`` on
-    PostgreSQL (its adapter takes them as they are), and all of them keep None. Here because every app's
-    hand-written statements may use it (hanoismart.identity.statements) and audit is below them all."""
+    """Each field with the kind of the values its ``get_db_prep_save`` gives back unchanged on ``connection``
+    (None when that is not known): a plain ``CharField``, ``TextField`` or ``EmailField`` keeps a ``str``, a
+    ``BooleanField`` a ``bool``, a ``UUIDField`` a ``UUID`` where the database has a UUID type, a
+    ``DateTimeField`` an aware ``datetime`` on PostgreSQL (its adapter takes them as they are); all of them,
+    foreign keys and integer fields keep None. Exact types only: a subclass may prepare values its own way.
+    Here because every app's hand-written statements use it (hanoismart.identity.statements,
+    hanoismart.dossiers.services.base) and audit is below them all."""
     native_uuid = connection.features.has_native_uuid_field
     datetimes_as_they_are = connection.vendor == "postgresql"
     plan: SavePlan = []
     for field in fields:
         kind = type(field)
-        if kind is models.CharField or kind is models.TextField:
-            plan.append((field, str))
+        if kind in _KEPT_TYPES:
+            plan.append((field, _KEPT_TYPES[kind]))
         elif kind is models.UUIDField and native_uuid:
             plan.append((field, uuid.UUID))
         elif kind is models.DateTimeField and datetimes_as_they_are:
             plan.append((field, _AWARE_DATETIME))
+        elif kind in _NONE_KEPT:
+            plan.append((field, _ONLY_NONE))
         else:
             plan.append((field, None))
     return plan

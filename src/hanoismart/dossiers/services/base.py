@@ -136,36 +136,9 @@ def _insert_sql(
     return sql
 
 
-# Beside the fields ``save_plan`` knows: these keep a value of this exact type unchanged on every backend
-# (Django's get_db_prep_save gives it back as it is) ...
-_KEPT_TYPES: dict[type[models.Field], type] = {models.EmailField: str, models.BooleanField: bool}
-# ... and these give back None as None (a value goes through Django's chain: PostgreSQL's operations wrap an
-# integer in psycopg's Int2/Int4/Int8, SQLite's turn a date-time into text).
-_NONE_KEPT = (
-    models.ForeignKey,
-    models.DateTimeField,
-    models.IntegerField,
-    models.BigIntegerField,
-    models.SmallIntegerField,
-    models.PositiveIntegerField,
-    models.PositiveBigIntegerField,
-    models.PositiveSmallIntegerField,
-)
-
-
 @functools.lru_cache(maxsize=256)
 def _insert_plan(alias: str, model: type[models.Model]) -> SavePlan:
-    """``audit.services.save_plan`` of the model's insert fields, widened by ``_KEPT_TYPES`` and
-    ``_NONE_KEPT`` (a type no value has stands for "None only": prep_save passes None through for any)."""
-    wider: SavePlan = []
-    for field, kept in save_plan(_insert_fields(model), connections[alias]):
-        kind = type(field)
-        if kept is None and kind in _KEPT_TYPES:
-            kept = _KEPT_TYPES[kind]
-        elif kept is None and kind in _NONE_KEPT:
-            kept = type(None)
-        wider.append((field, kept))
-    return wider
+    return save_plan(_insert_fields(model), connections[alias])
 
 
 def rows_insert(
